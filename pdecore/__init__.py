@@ -1,0 +1,71 @@
+r"""pdecore: numerical schemes for 1D nonlinear diffusion and the neural networks they are.
+
+Companion package of the book reproducing Alt, Schrader, Augustin, Peter, Weickert,
+*Connections between Numerical Algorithms for PDEs and Neural Networks*, JMIV 2022
+(arXiv:2107.14742). Numerics are numpy (float64); the networks live in
+:mod:`pdecore.nets` (torch).
+
+=====================================  =================================  =======
+paper concept                          module                             chapter
+=====================================  =================================  =======
+diffusivity g, flux Phi = activation   :mod:`pdecore.diffusivities`       1, 2
+derivative D_m, adjoint, stability     :mod:`pdecore.operators`           1, 2
+explicit scheme = residual block       :mod:`pdecore.explicit`            1, 2
+test signals (real scan line, noise)   :mod:`pdecore.signals`             1
+figure helpers                         :mod:`pdecore.plotting`            all
+=====================================  =================================  =======
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from . import diffusivities, explicit, operators, signals
+from .diffusivities import (
+    DIFFUSIVITIES,
+    diffusivity,
+    flux,
+    flux_derivative,
+    get_diffusivity,
+    potential,
+)
+from .explicit import Evolution, evolve, explicit_evolution, explicit_step, maxmin_limit
+from .operators import (
+    apply_adjoint,
+    apply_derivative,
+    derivative_matrix,
+    energy,
+    operator_norm_squared,
+    stability_limit,
+)
+from .signals import add_noise, piecewise_constant, scanline
+
+try:
+    __version__ = version("pdecore")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0+unknown"
+
+__all__ = [
+    "DIFFUSIVITIES",
+    "Evolution",
+    "add_noise",
+    "apply_adjoint",
+    "apply_derivative",
+    "derivative_matrix",
+    "diffusivities",
+    "diffusivity",
+    "energy",
+    "evolve",
+    "explicit",
+    "explicit_evolution",
+    "explicit_step",
+    "flux",
+    "flux_derivative",
+    "get_diffusivity",
+    "maxmin_limit",
+    "operator_norm_squared",
+    "operators",
+    "piecewise_constant",
+    "potential",
+    "scanline",
+    "signals",
+    "stability_limit",
+]

@@ -1,0 +1,142 @@
+"""One input-validation gate for every public function of :mod:`pdecore`.
+
+Every check raises ``TypeError`` for a wrong type or dtype and ``ValueError`` for a
+wrong shape or value; each message names the argument, prints the bad value and says
+what would be accepted (the SciPy and pyamg convention).
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+__all__ = ["as_signal", "as_positive", "as_order", "as_int"]
+
+
+def as_signal(
+    u: object,
+    name: str = "u",
+    *,
+    min_length: int = 2,
+    check_finite: bool = True,
+) -> np.ndarray:
+    """Return ``u`` as a float64 array of shape ``(N,)`` or ``(B, N)``.
+
+    The input is never modified: a float64 input is returned as is (a view), so a
+    caller that writes into the result must copy it first.
+
+    Parameters
+    ----------
+    u : array_like
+        Real numbers, one signal ``(N,)`` or a batch ``(B, N)``.
+    name : str
+        Argument name used in error messages.
+    min_length : int
+        Smallest admissible number of grid points ``N``.
+    check_finite : bool
+        Reject NaN and infinite values (default).
+
+    Raises
+    ------
+    TypeError
+        If ``u`` is not a real numeric array (complex, bool, strings, objects).
+    ValueError
+        If ``u`` has the wrong number of dimensions, too few points, or NaN/inf.
+    """
+    if hasattr(u, "detach") and hasattr(u, "numpy"):
+        raise TypeError(
+            f"{name} must be a numpy array or sequence of floats, got a torch tensor; "
+            f"use the modules in pdecore.nets for tensors or pass {name}.numpy()"
+        )
+    try:
+        arr = np.asarray(u)
+    except (TypeError, ValueError) as exc:  # ragged nested lists
+        raise TypeError(f"{name} must be array_like of real numbers: {exc}") from None
+    if arr.dtype == bool or not (
+        np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
+    ):
+        raise TypeError(
+            f"{name} must hold real numbers (float or int), got dtype {arr.dtype}"
+        )
+    if arr.ndim not in (1, 2):
+        raise ValueError(
+            f"{name} must have shape (N,) or (batch, N), got shape {arr.shape}"
+        )
+    if arr.shape[-1] < min_length:
+        raise ValueError(
+            f"{name} needs at least {min_length} grid points along its last axis, "
+            f"got shape {arr.shape}"
+        )
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty (shape {arr.shape})")
+    arr = np.asarray(arr, dtype=np.float64)
+    if check_finite and not np.isfinite(arr).all():
+        bad = int(np.count_nonzero(~np.isfinite(arr)))
+        raise ValueError(f"{name} contains {bad} NaN or infinite value(s)")
+    return arr
+
+
+def as_positive(value: object, name: str, *, allow_zero: bool = False) -> float:
+    """Return ``value`` as a finite positive float or raise.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not a real scalar.
+    ValueError
+        If ``value`` is NaN/inf, negative, or zero (unless ``allow_zero``).
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "fi":
+            value = value.item()
+        else:
+            raise TypeError(
+                f"{name} must be a real number, got {type(value).__name__} {value!r}"
+            )
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    if value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be {bound}, got {name}={value}")
+    return value
+
+
+def as_int(value: object, name: str, *, minimum: int = 1) -> int:
+    """Return ``value`` as a Python int ``>= minimum`` or raise.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not an integer (floats such as ``3.0`` are refused too).
+    ValueError
+        If ``value < minimum``.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(
+            f"{name} must be an integer, got {type(value).__name__} {value!r}"
+        )
+    value = int(value)
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {name}={value}")
+    return value
+
+
+def as_order(order: object) -> int:
+    """Return the derivative order ``m`` as int, accepting only 1 and 2.
+
+    Raises
+    ------
+    TypeError
+        If ``order`` is not an integer.
+    ValueError
+        If ``order`` is not 1 or 2.
+    """
+    if isinstance(order, (bool, np.bool_)) or not isinstance(order, numbers.Integral):
+        raise TypeError(f"order must be the integer 1 or 2, got {order!r}")
+    if int(order) not in (1, 2):
+        raise ValueError(
+            f"order must be 1 (second-order diffusion) or 2 (fourth-order), got {order}"
+        )
+    return int(order)
