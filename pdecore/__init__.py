@@ -11,6 +11,8 @@ paper concept                          module                             chapte
 diffusivity g, flux Phi = activation   :mod:`pdecore.diffusivities`       1, 2
 derivative D_m, adjoint, stability     :mod:`pdecore.operators`           1, 2
 explicit scheme = residual block       :mod:`pdecore.explicit`            1, 2
+FED: varying step sizes                :mod:`pdecore.fed`                 3
+FSI: extrapolating skip connection     :mod:`pdecore.fsi`                 3
 test signals (real scan line, noise)   :mod:`pdecore.signals`             1
 figure helpers                         :mod:`pdecore.plotting`            all
 =====================================  =================================  =======
@@ -18,7 +20,7 @@ figure helpers                         :mod:`pdecore.plotting`            all
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import diffusivities, explicit, operators, signals
+from . import diffusivities, explicit, fed, fsi, operators, signals
 from .diffusivities import (
     DIFFUSIVITIES,
     diffusivity,
@@ -28,6 +30,8 @@ from .diffusivities import (
     potential,
 )
 from .explicit import Evolution, evolve, explicit_evolution, explicit_step, maxmin_limit
+from .fed import fed_cycle_length, fed_evolution, fed_schedule, fed_step_sizes
+from .fsi import fsi_evolution, fsi_schedule, fsi_weights
 from .operators import (
     apply_adjoint,
     apply_derivative,
@@ -57,8 +61,17 @@ __all__ = [
     "explicit",
     "explicit_evolution",
     "explicit_step",
+    "fed",
+    "fed_cycle_length",
+    "fed_evolution",
+    "fed_schedule",
+    "fed_step_sizes",
     "flux",
     "flux_derivative",
+    "fsi",
+    "fsi_evolution",
+    "fsi_schedule",
+    "fsi_weights",
     "get_diffusivity",
     "maxmin_limit",
     "operator_norm_squared",

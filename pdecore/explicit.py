@@ -50,19 +50,39 @@ def _explicit_step(
     h: float,
     order: int,
     out: np.ndarray,
+    g_frozen: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Unchecked explicit step into ``out`` (which may be ``u``)."""
+    """Unchecked explicit step into ``out`` (which may be ``u``).
+
+    With ``g_frozen`` (values of the diffusivity on the N - m difference positions) the
+    step is the linear one ``u - tau D^T diag(g_frozen) D u`` (FED/FSI cycles with the
+    diffusivity frozen per cycle).
+    """
     s, g = _workspace(u.shape[:-1] + (u.shape[-1] - order,))
     _difference(u, order, s)  # h^m D u
     if h != 1.0:
         s *= h**-order
-    np.multiply(s, s, out=g)
-    d.g(g, lam, out=g)
-    s *= g  # Phi(D u)
+    if g_frozen is None:
+        np.multiply(s, s, out=g)
+        d.g(g, lam, out=g)
+        s *= g  # Phi(D u)
+    else:
+        s *= g_frozen
     s *= -tau * h**-order  # scale once, so the adjoint is two in-place adds
     if out is not u:
         np.copyto(out, u)
     return _add_adjoint(out, s, order)
+
+
+def _diffusivity_values(
+    u: np.ndarray, d: Diffusivity, lam: float, h: float, order: int, out: np.ndarray
+) -> np.ndarray:
+    """Write :math:`g((D_m u)^2)` into ``out`` (a diffusivity frozen for one cycle)."""
+    _difference(u, order, out)
+    if h != 1.0:
+        out *= h**-order
+    np.multiply(out, out, out=out)
+    return d.g(out, lam, out=out)
 
 
 def explicit_step(

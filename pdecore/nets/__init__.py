@@ -1,0 +1,30 @@
+r"""pdecore.nets: the numerical schemes as torch modules (float64 or float32, any device).
+
+==========================================  ==============================  =======
+network                                     module                          chapter
+==========================================  ==============================  =======
+flux as activation (:class:`FluxActivation`) :mod:`pdecore.nets.activations`  2
+symmetric / standard residual block          :mod:`pdecore.nets.resnet`       2
+FED ResNet, FSI ResNet (momentum skip)       :mod:`pdecore.nets.accelerated`  3
+==========================================  ==============================  =======
+"""
+
+from . import accelerated, activations, resnet
+from .accelerated import FEDNet, FSINet
+from .activations import TORCH_DIFFUSIVITIES, FluxActivation, as_activation
+from .resnet import StandardBlock, SymmetricBlock, check_signal_tensor, operator_norm
+
+__all__ = [
+    "FEDNet",
+    "FSINet",
+    "FluxActivation",
+    "StandardBlock",
+    "SymmetricBlock",
+    "TORCH_DIFFUSIVITIES",
+    "accelerated",
+    "activations",
+    "as_activation",
+    "check_signal_tensor",
+    "operator_norm",
+    "resnet",
+]

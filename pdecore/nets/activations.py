@@ -1,0 +1,102 @@
+r"""Flux functions as activation functions: :math:`\Phi(s) = g(s^2)\,s`.
+
+In the residual block of chapter 2 (:ref:`ch-explicit`) the flux of the diffusion model
+is the activation. :class:`FluxActivation` evaluates the diffusivities of
+:data:`pdecore.DIFFUSIVITIES` in torch; the tests check it against the numpy registry,
+so the two cannot drift apart. Every registered flux satisfies the sector condition
+:math:`0 \le \Phi(s)/s \le 1` (``sector_bound = 1``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from .._validation import as_positive
+from ..diffusivities import ALIASES, DIFFUSIVITIES, WEICKERT_C
+
+__all__ = ["FluxActivation", "TORCH_DIFFUSIVITIES", "as_activation"]
+
+
+def _weickert(s2: torch.Tensor, lam: float) -> torch.Tensor:
+    x4 = (s2 / lam**2) ** 4
+    # Below x4 = 1e-3, g = 1 - exp(-3314) is 1.0 in floating point; the clamp keeps the
+    # gradient finite (exp(-C/x4) * C/x4^2 would be 0 * inf at tiny x4).
+    return -torch.expm1(-WEICKERT_C / torch.clamp(x4, min=1e-3))
+
+
+#: torch twins of the numpy diffusivities ``g(s2, lam)``.
+TORCH_DIFFUSIVITIES: dict[str, Callable[[torch.Tensor, float], torch.Tensor]] = {
+    "linear": lambda s2, lam: torch.ones_like(s2),
+    "perona_malik": lambda s2, lam: 1.0 / (1.0 + s2 / lam**2),
+    "exponential": lambda s2, lam: torch.exp(-0.5 * s2 / lam**2),
+    "charbonnier": lambda s2, lam: torch.rsqrt(1.0 + s2 / lam**2),
+    "weickert": _weickert,
+}
+
+
+class FluxActivation(nn.Module):
+    r"""The flux :math:`\Phi(s) = g(s^2)\,s` of a registered diffusivity as activation.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`pdecore.DIFFUSIVITIES` (``"perona_malik"``, ...).
+    lam : float
+        Contrast parameter :math:`\lambda > 0`.
+
+    Attributes
+    ----------
+    sector_bound : float
+        :math:`L` with :math:`0 \le \Phi(s)/s \le L` (1 for every registered flux).
+
+    See Also
+    --------
+    pdecore.flux : the numpy twin.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from pdecore.nets import FluxActivation
+    >>> phi = FluxActivation("perona_malik", lam=1.0)
+    >>> print(f"{phi(torch.tensor(2.0)).item():.2f}")
+    0.40
+    """
+
+    def __init__(self, name: str = "perona_malik", lam: float = 1.0) -> None:
+        super().__init__()
+        if not isinstance(name, str):
+            raise TypeError(f"name must be a diffusivity name (str), got {type(name).__name__}")
+        key = ALIASES.get(name, name)
+        if key not in TORCH_DIFFUSIVITIES:
+            raise ValueError(f"unknown diffusivity {name!r}; choose one of {sorted(DIFFUSIVITIES)}")
+        self.name = key
+        self.lam = as_positive(lam, "lam")
+        self.sector_bound = DIFFUSIVITIES[key].g_max
+        self._g = TORCH_DIFFUSIVITIES[key]
+
+    def diffusivity(self, s2: torch.Tensor) -> torch.Tensor:
+        r"""Return :math:`g(s^2)`, i.e. :math:`\Phi(s)/s`."""
+        return self._g(s2, self.lam)
+
+    def forward(self, s: torch.Tensor) -> torch.Tensor:
+        r"""Apply :math:`\Phi` elementwise."""
+        return self._g(s * s, self.lam) * s
+
+    def extra_repr(self) -> str:
+        """Describe the module in ``repr``."""
+        return f"name={self.name!r}, lam={self.lam}"
+
+
+def as_activation(activation: str | nn.Module, lam: float = 1.0) -> nn.Module:
+    """Turn a flux name into a :class:`FluxActivation`; pass a module through."""
+    if isinstance(activation, nn.Module):
+        return activation
+    if isinstance(activation, str):
+        return FluxActivation(activation, lam)
+    raise TypeError(
+        "activation must be a flux name such as 'perona_malik' or a torch.nn.Module, "
+        f"got {type(activation).__name__}"
+    )
