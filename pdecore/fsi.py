@@ -81,6 +81,7 @@ def fsi_schedule(T: float, tau: float, cycles: int = 1) -> tuple[float, np.ndarr
     >>> print(alphas.size, f"{tau:.4f}")
     10 0.4909
     """
+    tau = as_positive(tau, "tau")  # validated here, so that errors name ``tau``
     n = fed_cycle_length(T, tau, cycles)
     return (T / cycles) / ((n * n + n) / 3.0), fsi_weights(n)
 

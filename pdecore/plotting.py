@@ -12,7 +12,17 @@ import numpy as np
 
 from .diffusivities import diffusivity, flux, flux_derivative
 
-__all__ = ["STYLE", "plot_evolution", "plot_fluxes", "plot_monitors", "plot_orders", "use_style"]
+__all__ = [
+    "STYLE",
+    "draw_residual_blocks",
+    "plot_amplification",
+    "plot_evolution",
+    "plot_fluxes",
+    "plot_monitors",
+    "plot_norm_trajectories",
+    "plot_orders",
+    "use_style",
+]
 
 #: rcParams shared by every figure of the book.
 STYLE = {
@@ -184,5 +194,106 @@ def plot_orders(
         ax.set(xlabel=xlabel, title=title)
     np.atleast_1d(axes)[0].set_ylabel(ylabel)
     np.atleast_1d(axes)[0].legend(loc="best")
+    fig.tight_layout()
+    return fig
+
+
+def draw_residual_blocks():
+    r"""Draw the standard and the symmetric residual block side by side (a diagram).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+    fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.6))
+    rows = {
+        "standard block": [
+            ("$W_1$\nconv1d", "C0"), (r"$\sigma_1 = \Phi$", "C2"),
+            ("$W_2$\nconv_transpose1d", "C1"), ("$+$", "0.85"),
+        ],
+        "symmetric block": [
+            ("$W$\nconv1d", "C0"), (r"$\sigma = \Phi$", "C2"),
+            (r"$-\tau W^\top$" "\nconv_transpose1d", "C0"), ("$+$", "0.85"),
+        ],
+    }
+    for ax, (title, boxes) in zip(axes, rows.items(), strict=True):
+        ax.set_xlim(0, 10)
+        ax.set_ylim(-0.5, 3.2)
+        ax.axis("off")
+        ax.set_title(title)
+        xs = [1.9, 4.0, 6.3, 8.6]
+        for (label, color), x in zip(boxes, xs, strict=True):
+            ax.add_patch(FancyBboxPatch((x - 0.85, 1.0), 1.7, 1.0, boxstyle="round,pad=0.05",
+                                        facecolor=color, alpha=0.35, edgecolor="0.2"))
+            ax.text(x, 1.5, label, ha="center", va="center", fontsize=9)
+        ax.text(0.1, 1.5, "$u$", fontsize=12, va="center")
+        ax.text(9.6, 1.5, "$u^+$", fontsize=12, va="center")
+        for a, b in [(0.4, xs[0] - 0.9), *[(xs[i] + 0.9, xs[i + 1] - 0.9) for i in range(3)],
+                     (xs[3] + 0.9, 9.55)]:
+            ax.add_patch(FancyArrowPatch((a, 1.5), (b, 1.5), arrowstyle="-|>", mutation_scale=10))
+        ax.add_patch(FancyArrowPatch((0.5, 1.7), (xs[3], 2.15), connectionstyle="arc3,rad=-0.35",
+                                     arrowstyle="-|>", mutation_scale=10, color="C3"))
+        ax.text(4.8, 2.95, "skip connection = time step", ha="center", color="C3", fontsize=9)
+        if title.startswith("symmetric"):
+            ax.text(5.15, 0.35, "one shared weight $W$", ha="center", color="C0", fontsize=9)
+        else:
+            ax.text(5.15, 0.35, "two independent weights", ha="center", color="C1", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_norm_trajectories(results, *, ncols: int = 5):
+    r"""Plot :math:`\|u^k\|/\|u^0\|` against depth, one panel per activation.
+
+    Parameters
+    ----------
+    results : list of pdecore.experiments.stability.StabilityResult
+        Symmetric runs are drawn in blue, standard runs in orange; the line style
+        distinguishes the step-size factors. Each line is the worst signal of the batch.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    names = list(dict.fromkeys(r.activation for r in results))
+    factors = sorted({r.tau_factor for r in results})
+    styles = ["-", "--", ":", "-."]
+    fig, axes = plt.subplots(1, len(names), figsize=(2.3 * len(names), 3.0), sharey=True)
+    for ax, name in zip(np.atleast_1d(axes), names, strict=True):
+        for r in (r for r in results if r.activation == name):
+            color = "C0" if r.kind == "symmetric" else "C1"
+            style = styles[factors.index(r.tau_factor) % len(styles)]
+            ax.semilogy(r.ratios.max(axis=1), color=color, linestyle=style,
+                        label=f"{r.kind}, $\\tau$ = {r.tau_factor:g} bound")
+        ax.axhline(1.0, color="0.4", linewidth=0.8)
+        ax.set(title=name, xlabel="block $k$")
+    np.atleast_1d(axes)[0].set_ylabel(r"$\max \|u^k\|_2 / \|u^0\|_2$")
+    np.atleast_1d(axes)[-1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    fig.tight_layout()
+    return fig
+
+
+def plot_amplification(factors: np.ndarray, measured: np.ndarray, theory: np.ndarray):
+    r"""Plot the worst-case one-block amplification against :math:`\tau/\tau_{\max}`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.0, 3.0))
+    ax.plot(factors, theory, color="0.5", linewidth=3, alpha=0.5,
+            label=r"$\max(1, 2\tau/\tau_{\max} - 1)$")
+    ax.plot(factors, measured, "o", color="C0", markersize=4,
+            label=r"measured $\|I - \tau W^\top W\|_2$")
+    ax.axvline(1.0, color="C3", linestyle="--", linewidth=0.8, label=r"bound $\tau_{\max}$")
+    ax.set(xlabel=r"step size $\tau / \tau_{\max}$", ylabel="amplification per block")
+    ax.legend()
     fig.tight_layout()
     return fig

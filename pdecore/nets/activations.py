@@ -21,10 +21,13 @@ __all__ = ["FluxActivation", "TORCH_DIFFUSIVITIES", "as_activation"]
 
 
 def _weickert(s2: torch.Tensor, lam: float) -> torch.Tensor:
-    x4 = (s2 / lam**2) ** 4
-    # Below x4 = 1e-3, g = 1 - exp(-3314) is 1.0 in floating point; the clamp keeps the
-    # gradient finite (exp(-C/x4) * C/x4^2 would be 0 * inf at tiny x4).
-    return -torch.expm1(-WEICKERT_C / torch.clamp(x4, min=1e-3))
+    # g = 1 - exp(-C r^4) with r = lam^2 / s^2. Below s^2/lam^2 = 1e-3 ** 0.25, i.e.
+    # C r^4 >= 3314, g is 1.0 in floating point; the clamp keeps the gradient finite there
+    # (exp(-C r^4) * r^3 would be 0 * inf at tiny s). Using r instead of (s/lam)^8 keeps
+    # large s finite too: (s^2/lam^2)^4 and its derivative overflow (NaN gradients) for
+    # |s|/lam above about 3e6 in float32.
+    r = lam**2 / torch.clamp(s2, min=1e-3**0.25 * lam**2)
+    return -torch.expm1(-WEICKERT_C * r**4)
 
 
 #: torch twins of the numpy diffusivities ``g(s2, lam)``.

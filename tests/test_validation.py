@@ -1,0 +1,410 @@
+"""Common errors: every public function refuses bad signals and bad scalar arguments.
+
+The pattern of pyamg's ``TestCommonRelaxation``: one table of public functions, one loop
+over bad inputs. Wrong type or dtype is a ``TypeError``, wrong shape or value a
+``ValueError``, and every message starts with the name of the bad argument.
+"""
+
+import inspect
+import re
+
+import numpy as np
+import pytest
+
+import pdecore
+
+
+def _public_functions():
+    return {
+        name: obj
+        for name, obj in ((n, getattr(pdecore, n)) for n in pdecore.__all__)
+        if inspect.isfunction(obj)
+    }
+
+
+def _starts_with(name):
+    return rf"^{re.escape(name)}\b"
+
+
+# --- functions that take a signal -------------------------------------------------
+
+SIGNAL_ARGS = {"u", "v", "u0", "f"}
+
+
+def _identity_step(u, k):
+    return u
+
+
+#: name -> (call with the signal, argument name, smallest admissible length)
+SIGNAL_FUNCTIONS = {
+    "explicit_step": (lambda x: pdecore.explicit_step(x, 0.1), "u", 2),
+    "apply_derivative": (lambda x: pdecore.apply_derivative(x), "u", 2),
+    "apply_adjoint": (lambda x: pdecore.apply_adjoint(x), "v", 1),
+    "energy": (lambda x: pdecore.energy(x), "u", 2),
+    "evolve": (lambda x: pdecore.evolve(x, _identity_step, 2), "u0", 1),
+    "explicit_evolution": (lambda x: pdecore.explicit_evolution(x, 0.1, 2), "u0", 2),
+    "add_noise": (lambda x: pdecore.add_noise(x, 0.1), "f", 1),
+    "fed_evolution": (lambda x: pdecore.fed_evolution(x, 1.0, 0.25), "u0", 2),
+    "fsi_evolution": (lambda x: pdecore.fsi_evolution(x, 1.0, 0.25), "u0", 2),
+}
+
+#: the same with order=2, where it applies: one more point is needed
+SIGNAL_FUNCTIONS_ORDER_2 = {
+    "explicit_step": (lambda x: pdecore.explicit_step(x, 0.01, order=2), "u", 3),
+    "apply_derivative": (lambda x: pdecore.apply_derivative(x, order=2), "u", 3),
+    "energy": (lambda x: pdecore.energy(x, order=2), "u", 3),
+    "explicit_evolution": (lambda x: pdecore.explicit_evolution(x, 0.01, 2, order=2), "u0", 3),
+    "fed_evolution": (lambda x: pdecore.fed_evolution(x, 0.1, 0.06, order=2), "u0", 3),
+    "fsi_evolution": (lambda x: pdecore.fsi_evolution(x, 0.1, 0.06, order=2), "u0", 3),
+}
+
+BAD_SIGNAL_TYPES = {
+    "complex": np.ones(6, dtype=complex),
+    "bool": np.ones(6, dtype=bool),
+    "strings": ["a", "b", "c", "d", "e", "f"],
+    "one_string": "abcdef",
+    "objects": [1.0, None, 2.0, 3.0, 4.0, 5.0],
+    "ragged": [[1.0, 2.0, 3.0], [1.0, 2.0]],
+    "dict": {"u": 1.0},
+}
+
+BAD_SIGNAL_VALUES = {
+    "3-D": np.zeros((2, 3, 6)),
+    "0-D": np.float64(1.0),
+    "nan": np.array([0.0, 1.0, np.nan, 2.0, 3.0, 4.0]),
+    "inf": np.array([0.0, 1.0, np.inf, 2.0, 3.0, 4.0]),
+    "minus_inf": np.array([[0.0, 1.0, 2.0], [3.0, -np.inf, 4.0]]),
+    "empty": np.array([]),
+    "empty_batch": np.zeros((0, 6)),
+}
+
+
+def test_signal_table_covers_every_public_function():
+    taking_a_signal = {
+        name
+        for name, fn in _public_functions().items()
+        if next(iter(inspect.signature(fn).parameters)) in SIGNAL_ARGS
+    }
+    assert taking_a_signal == set(SIGNAL_FUNCTIONS)
+    for name, (_, arg, _) in SIGNAL_FUNCTIONS.items():
+        assert next(iter(inspect.signature(_public_functions()[name]).parameters)) == arg
+
+
+class TestCommonErrors:
+    @pytest.mark.parametrize("func", sorted(SIGNAL_FUNCTIONS))
+    def test_a_good_signal_is_accepted(self, func):
+        call, _, min_length = SIGNAL_FUNCTIONS[func]
+        call(np.linspace(0.0, 1.0, 6))
+        call(np.linspace(0.0, 1.0, 12).reshape(2, 6))
+        call([0, 1, 2, 3, 4, 5])  # ints and lists
+        call(np.arange(min_length, dtype=np.float32))
+
+    @pytest.mark.parametrize("bad", sorted(BAD_SIGNAL_TYPES))
+    @pytest.mark.parametrize("func", sorted(SIGNAL_FUNCTIONS))
+    def test_wrong_type(self, func, bad):
+        call, arg, _ = SIGNAL_FUNCTIONS[func]
+        with pytest.raises(TypeError, match=_starts_with(arg)):
+            call(BAD_SIGNAL_TYPES[bad])
+
+    @pytest.mark.parametrize("bad", sorted(BAD_SIGNAL_VALUES))
+    @pytest.mark.parametrize("func", sorted(SIGNAL_FUNCTIONS))
+    def test_wrong_value(self, func, bad):
+        call, arg, _ = SIGNAL_FUNCTIONS[func]
+        with pytest.raises(ValueError, match=_starts_with(arg)):
+            call(BAD_SIGNAL_VALUES[bad])
+
+    @pytest.mark.parametrize("func", sorted(SIGNAL_FUNCTIONS))
+    def test_messages_say_what_is_wrong(self, func):
+        call, arg, _ = SIGNAL_FUNCTIONS[func]
+        with pytest.raises(ValueError, match=r"shape \(2, 3, 6\)"):
+            call(BAD_SIGNAL_VALUES["3-D"])
+        with pytest.raises(ValueError, match="NaN"):
+            call(BAD_SIGNAL_VALUES["nan"])
+        with pytest.raises(TypeError, match="complex"):
+            call(BAD_SIGNAL_TYPES["complex"])
+
+    @pytest.mark.parametrize(
+        "table, func",
+        [("order 1", f) for f in sorted(SIGNAL_FUNCTIONS)]
+        + [("order 2", f) for f in sorted(SIGNAL_FUNCTIONS_ORDER_2)],
+    )
+    def test_too_short(self, table, func):
+        functions = SIGNAL_FUNCTIONS if table == "order 1" else SIGNAL_FUNCTIONS_ORDER_2
+        call, arg, min_length = functions[func]
+        call(np.arange(float(min_length)))  # just long enough
+        with pytest.raises(ValueError, match=_starts_with(arg)):
+            call(np.arange(float(min_length - 1)))
+        with pytest.raises(ValueError, match=_starts_with(arg)):
+            call(np.zeros((3, min_length - 1)))
+
+    @pytest.mark.parametrize("func", sorted(SIGNAL_FUNCTIONS))
+    def test_torch_tensor_is_refused(self, func):
+        torch = pytest.importorskip("torch")
+        call, arg, _ = SIGNAL_FUNCTIONS[func]
+        with pytest.raises(TypeError, match=_starts_with(arg) + ".*torch"):
+            call(torch.linspace(0.0, 1.0, 6, dtype=torch.float64))
+
+
+# --- scalar arguments -------------------------------------------------------------
+
+U = np.linspace(0.0, 1.0, 8)
+
+#: public function -> keyword arguments of a valid call
+VALID_CALLS = {
+    "diffusivity": {"name": "perona_malik", "s2": 1.0},
+    "flux": {"name": "perona_malik", "s": 1.0},
+    "flux_derivative": {"name": "perona_malik", "s": 1.0},
+    "potential": {"name": "perona_malik", "s": 1.0},
+    "derivative_matrix": {"n": 8},
+    "operator_norm_squared": {"n": 8},
+    "stability_limit": {"n": 8},
+    "apply_derivative": {"u": U},
+    "apply_adjoint": {"v": U},
+    "energy": {"u": U},
+    "explicit_step": {"u": U, "tau": 0.1},
+    "explicit_evolution": {"u0": U, "tau": 0.1, "n_steps": 2},
+    "evolve": {"u0": U, "step": _identity_step, "n_steps": 2},
+    "maxmin_limit": {},
+    "add_noise": {"f": U, "sigma": 0.1},
+    "piecewise_constant": {"n": 8},
+    "scanline": {},
+    "fed_step_sizes": {"n": 4, "tau_max": 0.5},
+    "fed_cycle_length": {"T": 2.0, "tau_max": 0.5},
+    "fed_schedule": {"T": 2.0, "tau_max": 0.5},
+    "fed_evolution": {"u0": U, "T": 2.0, "tau_max": 0.5},
+    "fsi_weights": {"n": 4},
+    "fsi_schedule": {"T": 2.0, "tau": 0.5},
+    "fsi_evolution": {"u0": U, "T": 2.0, "tau": 0.5},
+}
+
+#: arguments that are not scalars (tested elsewhere in this file or in the modules)
+OTHER_ARGS = {
+    "u",
+    "v",
+    "u0",
+    "f",
+    "s",
+    "s2",
+    "name",
+    "diffusivity",
+    "out",
+    "check_stability",
+    "progress",
+    "update",
+}
+
+#: kinds of scalar argument: a positive float, a float >= 0, an int >= minimum, order
+POSITIVE, NONNEGATIVE, ORDER = "positive", "nonnegative", "order"
+
+SCALAR_ARGS = {
+    ("diffusivity", "lam"): POSITIVE,
+    ("flux", "lam"): POSITIVE,
+    ("flux_derivative", "lam"): POSITIVE,
+    ("potential", "lam"): POSITIVE,
+    ("derivative_matrix", "n"): ("int", 2),
+    ("derivative_matrix", "order"): ORDER,
+    ("derivative_matrix", "h"): POSITIVE,
+    ("operator_norm_squared", "n"): ("int", 2),
+    ("operator_norm_squared", "order"): ORDER,
+    ("operator_norm_squared", "h"): POSITIVE,
+    ("stability_limit", "n"): ("int", 2),
+    ("stability_limit", "order"): ORDER,
+    ("stability_limit", "h"): POSITIVE,
+    ("stability_limit", "g_max"): POSITIVE,
+    ("apply_derivative", "order"): ORDER,
+    ("apply_derivative", "h"): POSITIVE,
+    ("apply_adjoint", "order"): ORDER,
+    ("apply_adjoint", "h"): POSITIVE,
+    ("energy", "lam"): POSITIVE,
+    ("energy", "h"): POSITIVE,
+    ("energy", "order"): ORDER,
+    ("explicit_step", "tau"): POSITIVE,
+    ("explicit_step", "lam"): POSITIVE,
+    ("explicit_step", "h"): POSITIVE,
+    ("explicit_step", "order"): ORDER,
+    ("explicit_evolution", "tau"): POSITIVE,
+    ("explicit_evolution", "n_steps"): ("int", 0),
+    ("explicit_evolution", "lam"): POSITIVE,
+    ("explicit_evolution", "h"): POSITIVE,
+    ("explicit_evolution", "order"): ORDER,
+    ("explicit_evolution", "save_every"): ("int", 0),
+    ("evolve", "n_steps"): ("int", 0),
+    ("evolve", "save_every"): ("int", 0),
+    ("maxmin_limit", "h"): POSITIVE,
+    ("maxmin_limit", "g_max"): POSITIVE,
+    ("add_noise", "sigma"): NONNEGATIVE,
+    ("add_noise", "seed"): ("int", 0),
+    ("piecewise_constant", "n"): ("int", 2),
+    ("piecewise_constant", "n_jumps"): ("int", 0),
+    ("piecewise_constant", "seed"): ("int", 0),
+    ("piecewise_constant", "batch"): ("int", 1, "optional"),
+    ("scanline", "row"): ("int", 0),
+    ("scanline", "step"): ("int", 1),
+    ("fed_step_sizes", "n"): ("int", 1),
+    ("fed_step_sizes", "tau_max"): POSITIVE,
+    ("fed_cycle_length", "T"): POSITIVE,
+    ("fed_cycle_length", "tau_max"): POSITIVE,
+    ("fed_cycle_length", "cycles"): ("int", 1),
+    ("fed_schedule", "T"): POSITIVE,
+    ("fed_schedule", "tau_max"): POSITIVE,
+    ("fed_schedule", "cycles"): ("int", 1),
+    ("fed_evolution", "T"): POSITIVE,
+    ("fed_evolution", "tau_max"): POSITIVE,
+    ("fed_evolution", "cycles"): ("int", 1),
+    ("fed_evolution", "lam"): POSITIVE,
+    ("fed_evolution", "h"): POSITIVE,
+    ("fed_evolution", "order"): ORDER,
+    ("fed_evolution", "save_every"): ("int", 0),
+    ("fsi_weights", "n"): ("int", 1),
+    ("fsi_schedule", "T"): POSITIVE,
+    ("fsi_schedule", "tau"): POSITIVE,
+    ("fsi_schedule", "cycles"): ("int", 1),
+    ("fsi_evolution", "T"): POSITIVE,
+    ("fsi_evolution", "tau"): POSITIVE,
+    ("fsi_evolution", "cycles"): ("int", 1),
+    ("fsi_evolution", "lam"): POSITIVE,
+    ("fsi_evolution", "h"): POSITIVE,
+    ("fsi_evolution", "order"): ORDER,
+    ("fsi_evolution", "save_every"): ("int", 0),
+}
+
+NAN = float("nan")
+
+
+def _bad_values(kind):
+    """(value, expected exception) pairs for one kind of scalar argument."""
+    wrong_type = [(True, TypeError), ("1", TypeError), (1j, TypeError)]
+    if kind[-1] != "optional":
+        wrong_type.append((None, TypeError))
+    if kind == POSITIVE:
+        return wrong_type + [
+            (0.0, ValueError),
+            (0, ValueError),
+            (-1.0, ValueError),
+            (NAN, ValueError),
+            (np.inf, ValueError),
+            (np.array([0.1, 0.2]), TypeError),
+        ]
+    if kind == NONNEGATIVE:
+        return wrong_type + [(-1e-3, ValueError), (NAN, ValueError), (np.inf, ValueError)]
+    if kind == ORDER:
+        return wrong_type + [
+            (0, ValueError),
+            (-1, ValueError),
+            (3, ValueError),
+            (NAN, TypeError),
+            (1.0, TypeError),
+        ]
+    minimum = kind[1]
+    return wrong_type + [
+        (minimum - 1, ValueError),
+        (-5, ValueError),
+        (NAN, TypeError),
+        (2.0, TypeError),
+    ]
+
+
+SCALAR_CASES = [
+    pytest.param(func, arg, value, exc, id=f"{func}-{arg}={value!r}")
+    for (func, arg), kind in SCALAR_ARGS.items()
+    for value, exc in _bad_values(kind)
+]
+
+
+def test_scalar_table_covers_every_public_function():
+    # every argument of every public function is either a listed scalar or a known
+    # non-scalar, so a new public function or argument fails here until it is listed
+    found = {
+        (name, arg)
+        for name, fn in _public_functions().items()
+        for arg in inspect.signature(fn).parameters
+        if arg not in OTHER_ARGS and (name, arg) != ("evolve", "step")
+    }
+    assert found == set(SCALAR_ARGS)
+    assert set(VALID_CALLS) == set(_public_functions()) - {"get_diffusivity"}
+
+
+@pytest.mark.parametrize("func", sorted(VALID_CALLS))
+def test_valid_calls_pass(func):
+    getattr(pdecore, func)(**VALID_CALLS[func])
+
+
+class TestScalarArguments:
+    @pytest.mark.parametrize("func, arg, value, exc", SCALAR_CASES)
+    def test_bad_scalar(self, func, arg, value, exc):
+        kwargs = {**VALID_CALLS[func], arg: value}
+        with pytest.raises(exc, match=_starts_with(arg)):
+            getattr(pdecore, func)(**kwargs)
+
+    @pytest.mark.parametrize(
+        "func, arg", sorted(k for k, v in SCALAR_ARGS.items() if v == POSITIVE)
+    )
+    def test_numpy_scalars_are_accepted(self, func, arg):
+        getattr(pdecore, func)(**{**VALID_CALLS[func], arg: np.float64(0.5)})
+        getattr(pdecore, func)(**{**VALID_CALLS[func], arg: np.array(0.5)})
+        getattr(pdecore, func)(**{**VALID_CALLS[func], arg: np.int64(1)})
+
+    @pytest.mark.parametrize("func", ["derivative_matrix", "stability_limit", "piecewise_constant"])
+    def test_numpy_integers_are_accepted(self, func):
+        getattr(pdecore, func)(**{**VALID_CALLS[func], "n": np.int64(8)})
+
+    def test_value_is_printed(self):
+        with pytest.raises(ValueError, match=r"lam=-2\.5"):
+            pdecore.flux("linear", 1.0, -2.5)
+        with pytest.raises(ValueError, match=r"n=1"):
+            pdecore.derivative_matrix(1)
+        with pytest.raises(ValueError, match=r"got 3"):
+            pdecore.derivative_matrix(8, order=3)
+
+
+# --- diffusivity names and the step callable --------------------------------------
+
+DIFFUSIVITY_CALLS = {
+    "diffusivity": lambda d: pdecore.diffusivity(d, 1.0),
+    "flux": lambda d: pdecore.flux(d, 1.0),
+    "flux_derivative": lambda d: pdecore.flux_derivative(d, 1.0),
+    "potential": lambda d: pdecore.potential(d, 1.0),
+    "get_diffusivity": pdecore.get_diffusivity,
+    "energy": lambda d: pdecore.energy(U, d),
+    "explicit_step": lambda d: pdecore.explicit_step(U, 0.1, d),
+    "explicit_evolution": lambda d: pdecore.explicit_evolution(U, 0.1, 2, d),
+    "fed_evolution": lambda d: pdecore.fed_evolution(U, 1.0, 0.25, diffusivity=d),
+    "fsi_evolution": lambda d: pdecore.fsi_evolution(U, 1.0, 0.25, diffusivity=d),
+}
+
+
+def test_diffusivity_table_covers_every_public_function():
+    found = {
+        name
+        for name, fn in _public_functions().items()
+        if {"diffusivity", "name"} & set(inspect.signature(fn).parameters)
+    }
+    assert found == set(DIFFUSIVITY_CALLS)
+
+
+@pytest.mark.parametrize("func", sorted(DIFFUSIVITY_CALLS))
+def test_unknown_diffusivity_name(func):
+    with pytest.raises(ValueError, match="unknown diffusivity 'perona-malik'") as info:
+        DIFFUSIVITY_CALLS[func]("perona-malik")
+    for name in pdecore.DIFFUSIVITIES:
+        assert repr(name) in str(info.value)
+
+
+@pytest.mark.parametrize("func", sorted(DIFFUSIVITY_CALLS))
+@pytest.mark.parametrize("bad", [1, None, 1.5])
+def test_diffusivity_of_wrong_type(func, bad):
+    with pytest.raises(TypeError, match="^diffusivity must be"):
+        DIFFUSIVITY_CALLS[func](bad)
+
+
+def test_step_must_be_callable():
+    with pytest.raises(TypeError, match="^step must be callable"):
+        pdecore.evolve(U, "explicit", 3)
+
+
+@pytest.mark.parametrize("func", ["fed_evolution", "fsi_evolution"])
+@pytest.mark.parametrize("bad", ["cycles", "", "STEP", None])
+def test_unknown_update_mode(func, bad):
+    with pytest.raises(ValueError, match="^update must be one of") as info:
+        getattr(pdecore, func)(**VALID_CALLS[func], update=bad)
+    assert "'cycle'" in str(info.value) and "'step'" in str(info.value)
