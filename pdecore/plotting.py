@@ -16,11 +16,14 @@ __all__ = [
     "STYLE",
     "draw_residual_blocks",
     "plot_amplification",
+    "plot_error_vs_steps",
     "plot_evolution",
     "plot_fluxes",
     "plot_monitors",
     "plot_norm_trajectories",
     "plot_orders",
+    "plot_perturbation_growth",
+    "plot_schedules",
     "use_style",
 ]
 
@@ -295,5 +298,84 @@ def plot_amplification(factors: np.ndarray, measured: np.ndarray, theory: np.nda
     ax.axvline(1.0, color="C3", linestyle="--", linewidth=0.8, label=r"bound $\tau_{\max}$")
     ax.set(xlabel=r"step size $\tau / \tau_{\max}$", ylabel="amplification per block")
     ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def plot_schedules(n: int, tau_max: float = 0.5):
+    r"""Plot FED step sizes :math:`\tau_i` and FSI weights :math:`\alpha_k` of one cycle.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    from .fed import fed_step_sizes
+    from .fsi import fsi_weights
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9.0, 3.0))
+    ax1.bar(np.arange(n), fed_step_sizes(n, tau_max), color="C0")
+    ax1.axhline(tau_max, color="C3", linestyle="--", label=r"stability limit $\tau_{\max}$")
+    ax1.set(yscale="log", xlabel="step $i$ in the cycle", ylabel=r"step size $\tau_i$",
+            title=f"FED, n = {n}")
+    ax1.legend()
+    ax2.bar(np.arange(n), fsi_weights(n), color="C1")
+    ax2.axhline(1.0, color="0.4", linewidth=0.8)
+    ax2.set(xlabel="step $k$ in the cycle", ylabel=r"weight $\alpha_k$",
+            title=r"FSI: $u^{k+1} = \alpha_k\,\mathrm{block}(u^k) + (1-\alpha_k)\,u^{k-1}$")
+    fig.tight_layout()
+    return fig
+
+
+def plot_perturbation_growth(growth: Mapping[str, np.ndarray]):
+    """Plot the worst-case growth of a perturbation made at step k until the cycle's end.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 3.0))
+    for i, (name, values) in enumerate(growth.items()):
+        ax.semilogy(np.arange(values.size), values, "o-", markersize=3, color=f"C{i}", label=name)
+    ax.axhline(1.0, color="0.4", linewidth=0.8)
+    ax.set(xlabel="step $k$ at which $u^k$ is perturbed",
+           ylabel="worst-case growth until cycle end")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def plot_error_vs_steps(rows, *, title: str = ""):
+    """Plot RMSE against the number of steps for explicit, FED and FSI runs, one line per T.
+
+    Parameters
+    ----------
+    rows : list of pdecore.experiments.acceleration.AccelerationRow
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.0, 3.4))
+    times = list(dict.fromkeys(r.T for r in rows))
+    for j, T in enumerate(times):
+        color = f"C{j}"
+        for scheme, marker, style in (("FED", "o", "-"), ("FSI", "x", ":")):
+            sel = sorted((r for r in rows if r.T == T and r.scheme == scheme),
+                         key=lambda r: r.steps)
+            ax.loglog([r.steps for r in sel], [r.rmse for r in sel], marker=marker,
+                      linestyle=style, color=color, markersize=4,
+                      label=f"{scheme}, T = {T:g}")
+        exp = next(r for r in rows if r.T == T and r.scheme == "explicit")
+        ax.loglog([exp.steps], [exp.rmse], "*", color=color, markersize=12,
+                  markeredgecolor="k", label=f"explicit, T = {T:g}")
+    ax.set(xlabel="number of explicit steps (work)", ylabel="RMSE vs. fine reference",
+           title=title)
+    ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
     return fig

@@ -6,9 +6,10 @@ Chapters call these functions in short cells; all loops live here, seeded.
 experiment                                  module                                       chapter
 ==========================================  ===========================================  =======
 E1 stability of deep residual networks      :mod:`pdecore.experiments.stability`         2
+E2 explicit vs FED vs FSI                   :mod:`pdecore.experiments.acceleration`      3
 ==========================================  ===========================================  =======
 """
 
-from . import stability
+from . import acceleration, stability
 
-__all__ = ["stability"]
+__all__ = ["acceleration", "stability"]

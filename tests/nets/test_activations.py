@@ -1,0 +1,198 @@
+"""Tests for pdecore.nets.activations: the flux as a torch activation."""
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from torch import nn
+
+import pdecore
+from pdecore.nets import TORCH_DIFFUSIVITIES, FluxActivation, as_activation
+
+NAMES = sorted(pdecore.DIFFUSIVITIES)
+LAMS = [0.05, 0.7, 1.0, 3.0]
+
+
+def s_grid(lam):
+    """0, tiny, moderate (around lam, where the fluxes turn) and huge gradient values."""
+    pos = np.r_[
+        np.logspace(-12, 12, 121), lam * np.linspace(0.01, 5.0, 200), 1e30, 1e100, 1e200
+    ]
+    return np.r_[0.0, pos, -pos]
+
+
+def test_every_registered_diffusivity_has_a_torch_twin():
+    assert sorted(TORCH_DIFFUSIVITIES) == sorted(pdecore.DIFFUSIVITIES)
+    assert len(NAMES) == 5
+
+
+@pytest.mark.parametrize("lam", LAMS)
+@pytest.mark.parametrize("name", NAMES)
+def test_equals_numpy_flux_float64(name, lam):
+    s = s_grid(lam)
+    phi = FluxActivation(name, lam)
+    got = phi(torch.from_numpy(s)).numpy()
+    with np.errstate(over="ignore"):  # s^2 = inf for s = 1e200: g = 0, Phi = 0
+        expected = pdecore.flux(name, s, lam)
+        s2 = s * s
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=0)
+    # and the diffusivity method is g itself
+    g = phi.diffusivity(torch.from_numpy(s2)).numpy()
+    np.testing.assert_allclose(g, pdecore.diffusivity(name, s2, lam), rtol=1e-12, atol=0)
+
+
+def test_known_values():
+    """Worked out by hand for lam = 1 at s = 2."""
+    s = torch.tensor([2.0], dtype=torch.float64)
+    expected = {
+        "linear": 2.0,
+        "perona_malik": 2.0 / 5.0,
+        "exponential": 2.0 * np.exp(-2.0),
+        "charbonnier": 2.0 / np.sqrt(5.0),
+        "weickert": 2.0 * (1.0 - np.exp(-3.31488 / 256.0)),
+    }
+    for name, value in expected.items():
+        assert FluxActivation(name, 1.0)(s).item() == pytest.approx(value, rel=1e-14)
+
+
+def test_alias_is_accepted():
+    phi = FluxActivation("pm", 0.5)
+    assert phi.name == "perona_malik"
+    s = torch.linspace(-3, 3, 13, dtype=torch.float64)
+    torch.testing.assert_close(phi(s), FluxActivation("perona_malik", 0.5)(s), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_float32_follows_input(name):
+    s = np.linspace(-10.0, 10.0, 401)
+    phi = FluxActivation(name, 1.3)
+    got = phi(torch.from_numpy(s).float())
+    assert got.dtype == torch.float32
+    np.testing.assert_allclose(
+        got.double().numpy(), pdecore.flux(name, s, 1.3), rtol=1e-5, atol=1e-6
+    )
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("lam", LAMS)
+@pytest.mark.parametrize("name", NAMES)
+def test_gradients_finite_everywhere(name, lam, dtype):
+    s = torch.from_numpy(s_grid(lam)).to(dtype)
+    s = s[torch.isfinite(s)].requires_grad_(True)  # 1e100, 1e200 are inf in float32
+    if dtype == torch.float32:  # s^2 overflows from 2e19 on; g = 0 and the gradient 0 there
+        extra = torch.tensor([1e5, 1e7, 1e19, 2e19, 1e30, -1e30])
+        s = torch.cat([s.detach(), extra]).requires_grad_(True)
+    phi = FluxActivation(name, lam)
+    (grad,) = torch.autograd.grad(phi(s).sum(), s)
+    assert torch.isfinite(grad).all(), s[~torch.isfinite(grad)]
+    # Phi'(0) = g(0) = 1 for every registered diffusivity (weickert included)
+    zero = torch.zeros(1, dtype=dtype, requires_grad=True)
+    (grad0,) = torch.autograd.grad(phi(zero).sum(), zero)
+    assert grad0.item() == pytest.approx(1.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("lam", [0.7, 2.0])
+@pytest.mark.parametrize("name", NAMES)
+def test_gradient_matches_finite_differences_of_numpy_flux(name, lam):
+    s = lam * np.linspace(-4.0, 4.0, 81)
+    st_ = torch.from_numpy(s).requires_grad_(True)
+    (grad,) = torch.autograd.grad(FluxActivation(name, lam)(st_).sum(), st_)
+    eps = 1e-6 * lam
+    fd = (pdecore.flux(name, s + eps, lam) - pdecore.flux(name, s - eps, lam)) / (2 * eps)
+    np.testing.assert_allclose(grad.numpy(), fd, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("lam", LAMS)
+@pytest.mark.parametrize("name", NAMES)
+def test_odd_and_zero_at_zero(name, lam):
+    s = torch.from_numpy(s_grid(lam))
+    phi = FluxActivation(name, lam)
+    torch.testing.assert_close(phi(-s), -phi(s), rtol=0, atol=0)
+    assert phi(torch.zeros(3, dtype=torch.float64)).eq(0).all()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_sector_condition_on_grid(name):
+    for lam in LAMS:
+        s = torch.from_numpy(s_grid(lam))
+        s = s[s != 0]
+        ratio = FluxActivation(name, lam)(s) / s
+        assert (ratio >= 0).all()
+        assert (ratio <= 1).all()
+    assert FluxActivation(name).sector_bound == 1.0
+
+
+@given(
+    name=st.sampled_from(NAMES),
+    lam=st.floats(0.01, 100.0),
+    s=st.floats(-1e12, 1e12, allow_nan=False, allow_infinity=False).filter(lambda x: x != 0),
+)
+def test_sector_condition_property(name, lam, s):
+    phi = FluxActivation(name, lam)
+    value = phi(torch.tensor([s, -s], dtype=torch.float64))
+    ratio = (value[0] / s).item()
+    assert 0.0 <= ratio <= 1.0
+    assert value[1].item() == -value[0].item()
+
+
+def test_nonmonotone_fluxes_turn_at_lambda():
+    """Perona-Malik's flux s/(1 + s^2/lam^2) has its maximum lam/2 at s = lam."""
+    lam = 0.8
+    s = torch.linspace(0.0, 4.0 * lam, 4001, dtype=torch.float64)
+    phi = FluxActivation("perona_malik", lam)(s)
+    i = int(phi.argmax())
+    assert s[i].item() == pytest.approx(lam, abs=2e-3)
+    assert phi[i].item() == pytest.approx(lam / 2.0, rel=1e-6)
+    # Weickert's constant puts its maximum at lam as well
+    phi_w = FluxActivation("weickert", lam)(s)
+    assert s[int(phi_w.argmax())].item() == pytest.approx(lam, abs=2e-3)
+
+
+# --- errors and as_activation -------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["nope", "Perona_Malik", "", "relu"])
+def test_unknown_name_raises_value_error(name):
+    with pytest.raises(ValueError, match="diffusivity"):
+        FluxActivation(name)
+
+
+@pytest.mark.parametrize("name", [3, None, 1.5, ["linear"], pdecore.DIFFUSIVITIES["linear"]])
+def test_non_string_name_raises_type_error(name):
+    with pytest.raises(TypeError, match="name"):
+        FluxActivation(name)
+
+
+@pytest.mark.parametrize(("lam", "exc"), [(0.0, ValueError), (-1.0, ValueError),
+                                          (float("nan"), ValueError), ("1", TypeError)])
+def test_bad_lam(lam, exc):
+    with pytest.raises(exc, match="lam"):
+        FluxActivation("perona_malik", lam)
+
+
+def test_as_activation_passes_modules_through():
+    for module in [nn.Tanh(), nn.Identity(), FluxActivation("charbonnier", 2.0)]:
+        assert as_activation(module) is module
+        assert as_activation(module, lam=5.0) is module
+
+
+def test_as_activation_builds_flux_from_name():
+    act = as_activation("perona_malik", lam=0.3)
+    assert isinstance(act, FluxActivation)
+    assert act.name == "perona_malik"
+    assert act.lam == 0.3
+    s = torch.tensor([0.3], dtype=torch.float64)
+    assert act(s).item() == pytest.approx(0.15, rel=1e-14)
+
+
+@pytest.mark.parametrize("bad", [None, 3, torch.tanh, object()])
+def test_as_activation_rejects_other_types(bad):
+    with pytest.raises(TypeError, match="activation"):
+        as_activation(bad)
+
+
+def test_as_activation_unknown_name():
+    with pytest.raises(ValueError, match="unknown"):
+        as_activation("nope")
