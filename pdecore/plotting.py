@@ -231,7 +231,7 @@ def draw_residual_blocks():
         for (label, color), x in zip(boxes, xs, strict=True):
             ax.add_patch(FancyBboxPatch((x - 0.85, 1.0), 1.7, 1.0, boxstyle="round,pad=0.05",
                                         facecolor=color, alpha=0.35, edgecolor="0.2"))
-            ax.text(x, 1.5, label, ha="center", va="center", fontsize=9)
+            ax.text(x, 1.5, label, ha="center", va="center", fontsize=7.5)
         ax.text(0.1, 1.5, "$u$", fontsize=12, va="center")
         ax.text(9.6, 1.5, "$u^+$", fontsize=12, va="center")
         for a, b in [(0.4, xs[0] - 0.9), *[(xs[i] + 0.9, xs[i + 1] - 0.9) for i in range(3)],
@@ -272,7 +272,7 @@ def plot_norm_trajectories(results, *, ncols: int = 5):
             color = "C0" if r.kind == "symmetric" else "C1"
             style = styles[factors.index(r.tau_factor) % len(styles)]
             ax.semilogy(r.ratios.max(axis=1), color=color, linestyle=style,
-                        label=f"{r.kind}, $\\tau$ = {r.tau_factor:g} bound")
+                        label=f"{r.kind}, $\\tau$ = {r.tau_factor:g} x bound")
         ax.axhline(1.0, color="0.4", linewidth=0.8)
         ax.set(title=name, xlabel="block $k$")
     np.atleast_1d(axes)[0].set_ylabel(r"$\max \|u^k\|_2 / \|u^0\|_2$")

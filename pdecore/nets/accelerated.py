@@ -46,8 +46,10 @@ class FEDNet(nn.Module):
             raise TypeError(f"block must be a SymmetricBlock, got {type(block).__name__}")
         self.block = block
         self.register_buffer("taus", torch.as_tensor(list(taus), dtype=torch.float64))
-        if self.taus.numel() == 0 or bool((self.taus <= 0).any()):
-            raise ValueError("taus must be a non-empty sequence of positive step sizes")
+        if self.taus.numel() == 0 or not bool((self.taus > 0).all() & self.taus.isfinite().all()):
+            raise ValueError(
+                f"taus must be a non-empty sequence of finite positive step sizes, got {list(taus)}"
+            )
         self.cycles = as_int(cycles, "cycles")
 
     @classmethod
@@ -93,8 +95,8 @@ class FSINet(nn.Module):
             raise TypeError(f"block must be a SymmetricBlock, got {type(block).__name__}")
         self.block = block
         self.register_buffer("alphas", torch.as_tensor(list(alphas), dtype=torch.float64))
-        if self.alphas.numel() == 0:
-            raise ValueError("alphas must be a non-empty sequence")
+        if self.alphas.numel() == 0 or not bool(self.alphas.isfinite().all()):
+            raise ValueError(f"alphas must be a non-empty sequence of finite numbers, got {list(alphas)}")
         self.cycles = as_int(cycles, "cycles")
 
     @classmethod
