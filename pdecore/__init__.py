@@ -13,6 +13,7 @@ derivative D_m, adjoint, stability     :mod:`pdecore.operators`           1, 2
 explicit scheme = residual block       :mod:`pdecore.explicit`            1, 2
 FED: varying step sizes                :mod:`pdecore.fed`                 3
 FSI: extrapolating skip connection     :mod:`pdecore.fsi`                 3
+semi-implicit scheme (banded solve)    :mod:`pdecore.implicit`            4
 test signals (real scan line, noise)   :mod:`pdecore.signals`             1
 figure helpers                         :mod:`pdecore.plotting`            all
 =====================================  =================================  =======
@@ -20,7 +21,7 @@ figure helpers                         :mod:`pdecore.plotting`            all
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import diffusivities, explicit, fed, fsi, operators, signals
+from . import diffusivities, explicit, fed, fsi, implicit, operators, signals
 from .diffusivities import (
     DIFFUSIVITIES,
     diffusivity,
@@ -32,6 +33,7 @@ from .diffusivities import (
 from .explicit import Evolution, evolve, explicit_evolution, explicit_step, maxmin_limit
 from .fed import fed_cycle_length, fed_evolution, fed_schedule, fed_step_sizes
 from .fsi import fsi_evolution, fsi_schedule, fsi_weights
+from .implicit import semi_implicit_matrix_bands, semi_implicit_step
 from .operators import (
     apply_adjoint,
     apply_derivative,
@@ -73,12 +75,15 @@ __all__ = [
     "fsi_schedule",
     "fsi_weights",
     "get_diffusivity",
+    "implicit",
     "maxmin_limit",
     "operator_norm_squared",
     "operators",
     "piecewise_constant",
     "potential",
     "scanline",
+    "semi_implicit_matrix_bands",
+    "semi_implicit_step",
     "signals",
     "stability_limit",
 ]

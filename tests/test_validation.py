@@ -46,6 +46,8 @@ SIGNAL_FUNCTIONS = {
     "add_noise": (lambda x: pdecore.add_noise(x, 0.1), "f", 1),
     "fed_evolution": (lambda x: pdecore.fed_evolution(x, 1.0, 0.25), "u0", 2),
     "fsi_evolution": (lambda x: pdecore.fsi_evolution(x, 1.0, 0.25), "u0", 2),
+    "semi_implicit_step": (lambda x: pdecore.semi_implicit_step(x, 1.0), "u", 2),
+    "semi_implicit_matrix_bands": (lambda x: pdecore.semi_implicit_matrix_bands(x, 1.0), "u", 2),
 }
 
 #: the same with order=2, where it applies: one more point is needed
@@ -56,6 +58,7 @@ SIGNAL_FUNCTIONS_ORDER_2 = {
     "explicit_evolution": (lambda x: pdecore.explicit_evolution(x, 0.01, 2, order=2), "u0", 3),
     "fed_evolution": (lambda x: pdecore.fed_evolution(x, 0.1, 0.06, order=2), "u0", 3),
     "fsi_evolution": (lambda x: pdecore.fsi_evolution(x, 0.1, 0.06, order=2), "u0", 3),
+    "semi_implicit_step": (lambda x: pdecore.semi_implicit_step(x, 1.0, order=2), "u", 3),
 }
 
 BAD_SIGNAL_TYPES = {
@@ -175,6 +178,8 @@ VALID_CALLS = {
     "fsi_weights": {"n": 4},
     "fsi_schedule": {"T": 2.0, "tau": 0.5},
     "fsi_evolution": {"u0": U, "T": 2.0, "tau": 0.5},
+    "semi_implicit_step": {"u": U, "tau": 1.0},
+    "semi_implicit_matrix_bands": {"u": U, "tau": 1.0},
 }
 
 #: arguments that are not scalars (tested elsewhere in this file or in the modules)
@@ -266,6 +271,14 @@ SCALAR_ARGS = {
     ("fsi_evolution", "h"): POSITIVE,
     ("fsi_evolution", "order"): ORDER,
     ("fsi_evolution", "save_every"): ("int", 0),
+    ("semi_implicit_step", "tau"): POSITIVE,
+    ("semi_implicit_step", "lam"): POSITIVE,
+    ("semi_implicit_step", "h"): POSITIVE,
+    ("semi_implicit_step", "order"): ORDER,
+    ("semi_implicit_matrix_bands", "tau"): POSITIVE,
+    ("semi_implicit_matrix_bands", "lam"): POSITIVE,
+    ("semi_implicit_matrix_bands", "h"): POSITIVE,
+    ("semi_implicit_matrix_bands", "order"): ORDER,
 }
 
 NAN = float("nan")
@@ -370,6 +383,8 @@ DIFFUSIVITY_CALLS = {
     "explicit_evolution": lambda d: pdecore.explicit_evolution(U, 0.1, 2, d),
     "fed_evolution": lambda d: pdecore.fed_evolution(U, 1.0, 0.25, diffusivity=d),
     "fsi_evolution": lambda d: pdecore.fsi_evolution(U, 1.0, 0.25, diffusivity=d),
+    "semi_implicit_step": lambda d: pdecore.semi_implicit_step(U, 1.0, d),
+    "semi_implicit_matrix_bands": lambda d: pdecore.semi_implicit_matrix_bands(U, 1.0, d),
 }
 
 

@@ -48,7 +48,8 @@ class FEDNet(nn.Module):
         self.register_buffer("taus", torch.as_tensor(list(taus), dtype=torch.float64))
         if self.taus.numel() == 0 or not bool((self.taus > 0).all() & self.taus.isfinite().all()):
             raise ValueError(
-                f"taus must be a non-empty sequence of finite positive step sizes, got {list(taus)}"
+                "taus must be a non-empty sequence of finite positive step sizes, "
+                f"got {self.taus.tolist()}"
             )
         self.cycles = as_int(cycles, "cycles")
 
@@ -96,7 +97,9 @@ class FSINet(nn.Module):
         self.block = block
         self.register_buffer("alphas", torch.as_tensor(list(alphas), dtype=torch.float64))
         if self.alphas.numel() == 0 or not bool(self.alphas.isfinite().all()):
-            raise ValueError(f"alphas must be a non-empty sequence of finite numbers, got {list(alphas)}")
+            raise ValueError(
+                f"alphas must be a non-empty sequence of finite numbers, got {self.alphas.tolist()}"
+            )
         self.cycles = as_int(cycles, "cycles")
 
     @classmethod

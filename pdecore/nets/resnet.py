@@ -18,6 +18,7 @@ boundary condition of :math:`D_m` and :math:`D_m^\top`.
 from __future__ import annotations
 
 import contextlib
+import warnings
 
 import torch
 import torch.nn.functional as F
@@ -56,8 +57,17 @@ def onednn_guard(u: torch.Tensor) -> contextlib.AbstractContextManager:
     on these machines; without it torch uses its native kernel. 2D layers keep oneDNN.
     """
     if u.device.type == "cpu" and u.dtype == torch.float32:
-        return torch.backends.mkldnn.flags(enabled=False)
+        return _onednn_off()
     return contextlib.nullcontext()
+
+
+@contextlib.contextmanager
+def _onednn_off():
+    # torch warns about TF32 on Intel GPUs whenever the oneDNN flags change; irrelevant here.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="TF32 acceleration on top of oneDNN")
+        with torch.backends.mkldnn.flags(enabled=False):
+            yield
 
 
 def operator_norm(weight: torch.Tensor, n: int, iters: int = 2000, seed: int = 0) -> float:
