@@ -29,7 +29,7 @@ EXECUTED     := $(NAMES:%=$(BUILD)/executed/%.ipynb)
 EXECUTED_Q   := $(NAMES:%=$(BUILD)/test/executed/%.ipynb)
 
 .PHONY: help env book test unit chapters chapters-quick nbval html html-quick lint \
-        clean distclean lock
+        clean distclean lock bench
 # (chapter-NAME is a pattern rule, so it cannot be .PHONY: Make skips implicit rules
 # for phony targets.)
 
@@ -146,6 +146,12 @@ html-quick: $(BUILD)/test/_build/html/index.html ## Build the book from the quic
 
 test: lint unit chapters-quick nbval html-quick ## Set up, unit tests, quick chapters, nbval, book build
 	@echo "==> make test: all stages passed"
+
+# --- benchmarks --------------------------------------------------------------------
+
+bench: $(ENV_STAMP) ## Time the kernels against numpy/scipy alternatives, print ratios
+	@echo "==> Benchmarks (interleaved repeats, median; ratio < 1: pdecore faster)"
+	$(BIN)/python benchmarks/bench.py
 
 # --- cleaning ----------------------------------------------------------------------
 

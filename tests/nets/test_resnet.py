@@ -17,15 +17,6 @@ NAMES = sorted(pdecore.DIFFUSIVITIES)
 SEED = 20220731
 
 
-@pytest.fixture
-def one_thread():
-    """Tiny convolutions run fastest on one thread (and are not slowed by busy cores)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def conv_matrix(weight, n):
     """Dense matrix of conv1d(., weight) (no padding) on (C_in, n), by explicit loops.
 
@@ -101,6 +92,8 @@ def test_from_scheme_reproduces_explicit_step(cls, name, order, device):
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("cls", [SymmetricBlock, StandardBlock])
 def test_from_scheme_float32(cls, device):
+    # CUDA convolutions may run float32 in TF32 (10-bit mantissa) by torch's default
+    tol = 1e-5 if device == "cpu" else 5e-3
     rng = np.random.default_rng(SEED)
     for name in NAMES:
         for order in (1, 2):
@@ -112,7 +105,7 @@ def test_from_scheme_float32(cls, device):
             out = block(torch.from_numpy(u).float().to(device).unsqueeze(1))
             assert out.dtype == torch.float32
             got = out.detach().cpu().double().numpy()[:, 0]
-            assert np.abs(got - expected).max() <= 1e-5 * np.abs(expected).max()
+            assert np.abs(got - expected).max() <= tol * np.abs(expected).max()
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -196,7 +189,7 @@ def test_operator_norm_of_d1_closed_form(n):
     assert operator_norm(2.0 * w, n) ** 2 == pytest.approx(4.0 * expected, rel=1e-12)
 
 
-def test_operator_norm_power_iteration_branch(one_thread):
+def test_operator_norm_power_iteration_branch():
     """C n = 5000 > 4096 takes the power iteration, which approaches ||D_1|| from below."""
     n = 5000
     w = torch.tensor([[[-1.0, 1.0]]], dtype=torch.float64)
