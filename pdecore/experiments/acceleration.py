@@ -29,6 +29,7 @@ __all__ = [
     "AccelerationRow",
     "acceleration_experiment",
     "perturbation_growth",
+    "intermediate_states",
     "matched_speedup",
 ]
 
@@ -147,3 +148,24 @@ def perturbation_growth(n: int, num: int = 4001) -> dict[str, np.ndarray]:
             prev, cur = cur, alpha * (1.0 - mu) * cur + (1.0 - alpha) * prev
         fsi.append(np.abs(cur).max())
     return {"FED": fed, "FSI": np.array(fsi)}
+
+
+def intermediate_states(
+    f: object, n: int, diffusivity: DiffusivityLike = "linear", lam: float = 1.0
+) -> dict[str, dict[str, float]]:
+    r"""How far the states *inside* one FED and one FSI cycle of length ``n`` stray.
+
+    Returns, per scheme, the largest norm ratio :math:`\|u^k\|/\|u^0\|` and the largest
+    excursion beyond the range :math:`[\min f, \max f]` (0 if none) over the cycle.
+    """
+    f = as_signal(f, "f")
+    n = as_int(n, "n")
+    tau_max = stability_limit(f.shape[-1])
+    T = tau_max * (n * n + n) / 3.0
+    out = {}
+    for name, run in (("FED", fed_evolution), ("FSI", fsi_evolution)):
+        states = run(f, T, tau_max, 1, diffusivity, lam, save_every=1).states
+        norms = np.linalg.norm(states, axis=-1)
+        excursion = max(states.max() - f.max(), f.min() - states.min(), 0.0)
+        out[name] = {"norm_ratio": float(norms.max() / norms[0]), "excursion": float(excursion)}
+    return out
