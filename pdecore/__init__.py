@@ -33,7 +33,15 @@ from .diffusivities import (
 from .explicit import Evolution, evolve, explicit_evolution, explicit_step, maxmin_limit
 from .fed import fed_cycle_length, fed_evolution, fed_schedule, fed_step_sizes
 from .fsi import fsi_evolution, fsi_schedule, fsi_weights
-from .implicit import semi_implicit_matrix_bands, semi_implicit_step
+from .implicit import (
+    IterationResult,
+    fixed_point_contraction,
+    flux_lipschitz,
+    implicit_fixed_point_step,
+    semi_implicit_jacobi,
+    semi_implicit_matrix_bands,
+    semi_implicit_step,
+)
 from .operators import (
     apply_adjoint,
     apply_derivative,
@@ -52,6 +60,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 __all__ = [
     "DIFFUSIVITIES",
     "Evolution",
+    "IterationResult",
     "add_noise",
     "apply_adjoint",
     "apply_derivative",
@@ -68,20 +77,24 @@ __all__ = [
     "fed_evolution",
     "fed_schedule",
     "fed_step_sizes",
+    "fixed_point_contraction",
     "flux",
     "flux_derivative",
+    "flux_lipschitz",
     "fsi",
     "fsi_evolution",
     "fsi_schedule",
     "fsi_weights",
     "get_diffusivity",
     "implicit",
+    "implicit_fixed_point_step",
     "maxmin_limit",
     "operator_norm_squared",
     "operators",
     "piecewise_constant",
     "potential",
     "scanline",
+    "semi_implicit_jacobi",
     "semi_implicit_matrix_bands",
     "semi_implicit_step",
     "signals",

@@ -88,3 +88,50 @@ def test_maxmin_principle_order_1(u, tau, lam, name):
     tol = 1e-9 * (1.0 + np.abs(u).max())
     assert x.max() <= u.max() + tol
     assert x.min() >= u.min() - tol
+
+
+# --- fully implicit step by fixed point, semi-implicit by Jacobi -----------------------
+
+
+def test_fixed_point_solves_the_implicit_equation(rng):
+    u = rng.standard_normal(64)
+    res = pdecore.implicit_fixed_point_step(u, 0.15, "perona_malik", 0.8, tol=1e-13)
+    assert res.converged and res.contraction < 1
+    d = pdecore.derivative_matrix(64)
+    residual = res.u - u + 0.15 * d.T @ pdecore.flux("perona_malik", d @ res.u, 0.8)
+    assert np.abs(residual).max() < 1e-11
+    # contraction: successive updates shrink at least by the factor q
+    upd = res.residuals[1:]
+    assert np.all(upd[1:] <= res.contraction * upd[:-1] * (1 + 1e-9) + 1e-15)
+
+
+def test_fixed_point_fails_for_large_tau(rng):
+    u = rng.standard_normal(64)
+    res = pdecore.implicit_fixed_point_step(u, 2.0, "linear", maxiter=200)
+    assert res.contraction > 1 and not res.converged
+
+
+def test_contraction_bound_closed_form():
+    q = pdecore.fixed_point_contraction(50, 0.1, "linear")
+    assert q == pytest.approx(0.1 * 4 * np.sin(49 * np.pi / 100) ** 2, rel=1e-12)
+    assert pdecore.flux_lipschitz("weickert") > 2.0  # Phi' reaches about -2.33
+
+
+@pytest.mark.parametrize("omega", [1.0, 0.7])
+def test_jacobi_converges_to_the_direct_solve(rng, omega):
+    u = rng.standard_normal(80)
+    res = pdecore.semi_implicit_jacobi(u, 3.0, "charbonnier", 0.5, omega=omega, tol=1e-12)
+    assert res.converged and res.contraction < 1
+    np.testing.assert_allclose(res.u, pdecore.semi_implicit_step(u, 3.0, "charbonnier", 0.5),
+                               atol=1e-10)
+
+
+def test_jacobi_slows_down_with_tau(rng):
+    u = rng.standard_normal(80)
+    its = [pdecore.semi_implicit_jacobi(u, tau, "linear").iterations for tau in (0.5, 5.0, 50.0)]
+    assert its[0] < its[1] < its[2]
+
+
+def test_jacobi_bad_omega():
+    with pytest.raises(ValueError, match="omega"):
+        pdecore.semi_implicit_jacobi(np.ones(5), 1.0, omega=1.5)

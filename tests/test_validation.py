@@ -48,6 +48,9 @@ SIGNAL_FUNCTIONS = {
     "fsi_evolution": (lambda x: pdecore.fsi_evolution(x, 1.0, 0.25), "u0", 2),
     "semi_implicit_step": (lambda x: pdecore.semi_implicit_step(x, 1.0), "u", 2),
     "semi_implicit_matrix_bands": (lambda x: pdecore.semi_implicit_matrix_bands(x, 1.0), "u", 2),
+    "implicit_fixed_point_step": (
+        lambda x: pdecore.implicit_fixed_point_step(x, 0.1, maxiter=2), "u", 2),
+    "semi_implicit_jacobi": (lambda x: pdecore.semi_implicit_jacobi(x, 1.0, maxiter=2), "u", 2),
 }
 
 #: the same with order=2, where it applies: one more point is needed
@@ -180,6 +183,10 @@ VALID_CALLS = {
     "fsi_evolution": {"u0": U, "T": 2.0, "tau": 0.5},
     "semi_implicit_step": {"u": U, "tau": 1.0},
     "semi_implicit_matrix_bands": {"u": U, "tau": 1.0},
+    "implicit_fixed_point_step": {"u": U, "tau": 0.1},
+    "semi_implicit_jacobi": {"u": U, "tau": 1.0},
+    "flux_lipschitz": {},
+    "fixed_point_contraction": {"n": 8, "tau": 0.1},
 }
 
 #: arguments that are not scalars (tested elsewhere in this file or in the modules)
@@ -279,6 +286,24 @@ SCALAR_ARGS = {
     ("semi_implicit_matrix_bands", "lam"): POSITIVE,
     ("semi_implicit_matrix_bands", "h"): POSITIVE,
     ("semi_implicit_matrix_bands", "order"): ORDER,
+    ("implicit_fixed_point_step", "tau"): POSITIVE,
+    ("implicit_fixed_point_step", "lam"): POSITIVE,
+    ("implicit_fixed_point_step", "h"): POSITIVE,
+    ("implicit_fixed_point_step", "order"): ORDER,
+    ("implicit_fixed_point_step", "tol"): POSITIVE,
+    ("implicit_fixed_point_step", "maxiter"): ("int", 1),
+    ("semi_implicit_jacobi", "tau"): POSITIVE,
+    ("semi_implicit_jacobi", "lam"): POSITIVE,
+    ("semi_implicit_jacobi", "h"): POSITIVE,
+    ("semi_implicit_jacobi", "omega"): POSITIVE,
+    ("semi_implicit_jacobi", "tol"): POSITIVE,
+    ("semi_implicit_jacobi", "maxiter"): ("int", 1),
+    ("flux_lipschitz", "lam"): POSITIVE,
+    ("fixed_point_contraction", "n"): ("int", 2),
+    ("fixed_point_contraction", "tau"): POSITIVE,
+    ("fixed_point_contraction", "lam"): POSITIVE,
+    ("fixed_point_contraction", "h"): POSITIVE,
+    ("fixed_point_contraction", "order"): ORDER,
 }
 
 NAN = float("nan")
@@ -385,6 +410,10 @@ DIFFUSIVITY_CALLS = {
     "fsi_evolution": lambda d: pdecore.fsi_evolution(U, 1.0, 0.25, diffusivity=d),
     "semi_implicit_step": lambda d: pdecore.semi_implicit_step(U, 1.0, d),
     "semi_implicit_matrix_bands": lambda d: pdecore.semi_implicit_matrix_bands(U, 1.0, d),
+    "implicit_fixed_point_step": lambda d: pdecore.implicit_fixed_point_step(U, 0.1, d, maxiter=2),
+    "semi_implicit_jacobi": lambda d: pdecore.semi_implicit_jacobi(U, 1.0, d),
+    "flux_lipschitz": lambda d: pdecore.flux_lipschitz(d),
+    "fixed_point_contraction": lambda d: pdecore.fixed_point_contraction(8, 0.1, d),
 }
 
 

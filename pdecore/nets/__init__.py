@@ -6,18 +6,23 @@ network                                     module                          chap
 flux as activation (:class:`FluxActivation`) :mod:`pdecore.nets.activations`  2
 symmetric / standard residual block          :mod:`pdecore.nets.resnet`       2
 FED ResNet, FSI ResNet (momentum skip)       :mod:`pdecore.nets.accelerated`  3
+fixed-point / Jacobi RNN, implicit layer     :mod:`pdecore.nets.recurrent`    4
 ==========================================  ==============================  =======
 """
 
-from . import accelerated, activations, resnet
+from . import accelerated, activations, recurrent, resnet
 from .accelerated import FEDNet, FSINet
 from .activations import TORCH_DIFFUSIVITIES, FluxActivation, as_activation
+from .recurrent import FixedPointRNN, JacobiRNN, SemiImplicitLayer, semi_implicit_solve
 from .resnet import StandardBlock, SymmetricBlock, check_signal_tensor, operator_norm
 
 __all__ = [
     "FEDNet",
     "FSINet",
+    "FixedPointRNN",
     "FluxActivation",
+    "JacobiRNN",
+    "SemiImplicitLayer",
     "StandardBlock",
     "SymmetricBlock",
     "TORCH_DIFFUSIVITIES",
@@ -26,5 +31,7 @@ __all__ = [
     "as_activation",
     "check_signal_tensor",
     "operator_norm",
+    "recurrent",
     "resnet",
+    "semi_implicit_solve",
 ]
