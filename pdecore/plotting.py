@@ -15,14 +15,17 @@ from .diffusivities import diffusivity, flux, flux_derivative
 __all__ = [
     "STYLE",
     "draw_residual_blocks",
+    "draw_unrolled_rnn",
     "plot_amplification",
     "plot_error_vs_steps",
     "plot_evolution",
+    "plot_fixed_point",
     "plot_fluxes",
     "plot_monitors",
     "plot_norm_trajectories",
     "plot_orders",
     "plot_perturbation_growth",
+    "plot_scheme_comparison",
     "plot_schedules",
     "use_style",
 ]
@@ -377,5 +380,87 @@ def plot_error_vs_steps(rows, *, title: str = ""):
     ax.set(xlabel="number of explicit steps (work)", ylabel="RMSE vs. fine reference",
            title=title)
     ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def draw_unrolled_rnn(iterations: int = 3):
+    r"""Draw the fixed-point iteration as an unrolled recurrent network.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+    fig, ax = plt.subplots(figsize=(9.0, 2.8))
+    ax.set_xlim(-0.5, 2.6 * iterations + 1.2)
+    ax.set_ylim(-0.2, 3.0)
+    ax.axis("off")
+    ax.text(-0.4, 2.4, "$u^k$", fontsize=12, va="center")
+    ax.plot([0.1, 2.6 * iterations + 0.2], [2.4, 2.4], color="C3", linewidth=1.2)
+    for j in range(iterations):
+        x = 1.0 + 2.6 * j
+        ax.add_patch(FancyBboxPatch((x - 0.75, 0.6), 1.5, 0.9, boxstyle="round,pad=0.05",
+                                    facecolor="C0", alpha=0.3, edgecolor="0.2"))
+        ax.text(x, 1.05, r"$-\tau W^\top\Phi(W\,\cdot)$", ha="center", va="center", fontsize=8)
+        ax.add_patch(FancyArrowPatch((x + 0.8, 1.05), (x + 1.45, 1.05), arrowstyle="-|>",
+                                     mutation_scale=10))
+        ax.text(x + 1.6, 1.05, "$+$", ha="center", va="center", fontsize=12)
+        ax.add_patch(FancyArrowPatch((x + 1.6, 2.4), (x + 1.6, 1.25), arrowstyle="-|>",
+                                     mutation_scale=10, color="C3"))
+        ax.text(x, 0.25, f"shared weights, iteration {j + 1}", ha="center", fontsize=7)
+        ax.add_patch(FancyArrowPatch((x - 1.2, 1.05), (x - 0.8, 1.05), arrowstyle="-|>",
+                                     mutation_scale=10))
+    ax.text(-0.4, 1.05, "$v^0$", fontsize=12, va="center")
+    ax.text(2.6 * iterations + 0.5, 1.05, f"$v^{iterations}$", fontsize=12, va="center")
+    ax.text(1.3 * iterations, 2.7, "input injected at every iteration (skip connection)",
+            ha="center", color="C3", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_scheme_comparison(runs_by_model: Mapping[str, list]):
+    """Plot RMSE against the step size for each scheme of E3, one panel per model.
+
+    Diverged runs and unconverged fixed-point runs are omitted.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(runs_by_model), figsize=(4.6 * len(runs_by_model), 3.3),
+                             sharey=True)
+    for ax, (model, runs) in zip(np.atleast_1d(axes), runs_by_model.items(), strict=True):
+        for i, scheme in enumerate(dict.fromkeys(r.scheme for r in runs)):
+            sel = [r for r in runs if r.scheme == scheme]
+            err = [r.rmse if r.converged and np.isfinite(r.rmse) else np.nan for r in sel]
+            ax.loglog([r.tau for r in sel], err, "o-", color=f"C{i}", markersize=4,
+                      label=scheme)
+        ax.set(xlabel=r"step size $\tau$", title=model)
+    np.atleast_1d(axes)[0].set_ylabel("RMSE vs. fine reference")
+    np.atleast_1d(axes)[0].legend()
+    fig.tight_layout()
+    return fig
+
+
+def plot_fixed_point(sweep):
+    """Plot the relative update norms of the fixed-point iteration for several tau.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.0, 3.3))
+    for i, row in enumerate(sweep):
+        ax.semilogy(row["updates"], color=plt.get_cmap("viridis")(i / max(len(sweep) - 1, 1)),
+                    label=rf"$\tau$ = {row['tau']:g}, q = {row['contraction']:.2f}")
+    ax.set(xlabel="iteration $l$", ylabel=r"$\|v^{l+1}-v^l\| / \|v^1 - v^0\|$")
+    ax.legend(fontsize=7)
     fig.tight_layout()
     return fig

@@ -7,9 +7,10 @@ experiment                                  module                              
 ==========================================  ===========================================  =======
 E1 stability of deep residual networks      :mod:`pdecore.experiments.stability`         2
 E2 explicit vs FED vs FSI                   :mod:`pdecore.experiments.acceleration`      3
+E3 explicit vs semi-implicit vs implicit    :mod:`pdecore.experiments.implicit`          4
 ==========================================  ===========================================  =======
 """
 
-from . import acceleration, stability
+from . import acceleration, implicit, stability
 
-__all__ = ["acceleration", "stability"]
+__all__ = ["acceleration", "implicit", "stability"]
