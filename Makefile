@@ -152,6 +152,7 @@ test: lint unit chapters-quick nbval html-quick ## Set up, unit tests, quick cha
 bench: $(ENV_STAMP) ## Time the kernels against numpy/scipy alternatives, print ratios
 	@echo "==> Benchmarks (interleaved repeats, median; ratio < 1: pdecore faster)"
 	$(BIN)/python benchmarks/bench.py
+	$(BIN)/python benchmarks/bench_multigrid.py
 
 # --- cleaning ----------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ explicit scheme = residual block       :mod:`pdecore.explicit`            1, 2
 FED: varying step sizes                :mod:`pdecore.fed`                 3
 FSI: extrapolating skip connection     :mod:`pdecore.fsi`                 3
 semi-implicit scheme (banded solve)    :mod:`pdecore.implicit`            4
+multigrid V/W-cycles = U-net           :mod:`pdecore.multigrid`           5
 test signals (real scan line, noise)   :mod:`pdecore.signals`             1
 figure helpers                         :mod:`pdecore.plotting`            all
 =====================================  =================================  =======
@@ -21,7 +22,7 @@ figure helpers                         :mod:`pdecore.plotting`            all
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import diffusivities, explicit, fed, fsi, implicit, operators, signals
+from . import diffusivities, explicit, fed, fsi, implicit, multigrid, operators, signals
 from .diffusivities import (
     DIFFUSIVITIES,
     diffusivity,
@@ -42,6 +43,13 @@ from .implicit import (
     semi_implicit_matrix_bands,
     semi_implicit_step,
 )
+from .multigrid import (
+    Tridiagonal,
+    convergence_factor,
+    multigrid_hierarchy,
+    multigrid_solve,
+    semi_implicit_multigrid_step,
+)
 from .operators import (
     apply_adjoint,
     apply_derivative,
@@ -61,9 +69,11 @@ __all__ = [
     "DIFFUSIVITIES",
     "Evolution",
     "IterationResult",
+    "Tridiagonal",
     "add_noise",
     "apply_adjoint",
     "apply_derivative",
+    "convergence_factor",
     "derivative_matrix",
     "diffusivities",
     "diffusivity",
@@ -89,6 +99,9 @@ __all__ = [
     "implicit",
     "implicit_fixed_point_step",
     "maxmin_limit",
+    "multigrid",
+    "multigrid_hierarchy",
+    "multigrid_solve",
     "operator_norm_squared",
     "operators",
     "piecewise_constant",
@@ -96,6 +109,7 @@ __all__ = [
     "scanline",
     "semi_implicit_jacobi",
     "semi_implicit_matrix_bands",
+    "semi_implicit_multigrid_step",
     "semi_implicit_step",
     "signals",
     "stability_limit",

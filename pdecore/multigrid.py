@@ -15,6 +15,7 @@ even fine indices, for any :math:`N`. Chapter 5 (multigrid solvers are U-nets).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -62,8 +63,11 @@ def _check_choice(value: object, name: str, choices) -> str:
 
 def _as_omega(omega: object) -> float:
     omega = as_positive(omega, "omega")
-    if omega >= 2.0:
-        raise ValueError(f"omega must be in (0, 2) for a convergent smoother, got omega={omega}")
+    if omega > 1.0:
+        raise ValueError(
+            f"omega must be in (0, 1] (damped Jacobi converges for diagonally dominant A), "
+            f"got omega={omega}"
+        )
     return omega
 
 
@@ -150,9 +154,7 @@ class Tridiagonal:
 
     def to_sparse(self) -> sp.csr_array:
         """Return the matrix as a :class:`scipy.sparse.csr_array`."""
-        return sp.diags_array(
-            [self.off, self.diag, self.off], offsets=[-1, 0, 1], format="csr"
-        )
+        return sp.diags_array([self.off, self.diag, self.off], offsets=[-1, 0, 1], format="csr")
 
 
 def _shifted_products(e: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -238,7 +240,7 @@ class Level:
 
     @property
     def n_coarse(self) -> int:
-        """Number of unknowns on the next coarser level, :math:`\\lceil N/2 \\rceil`."""
+        r"""Number of unknowns on the next coarser level, :math:`\lceil N/2 \rceil`."""
         return (self.A.n + 1) // 2
 
     @property
@@ -255,7 +257,7 @@ class Level:
         return out
 
     def restrict(self, r: object) -> np.ndarray:
-        """Return :math:`R r = P^\\top r` for a fine vector ``r`` of length :attr:`n`."""
+        r"""Return :math:`R r = P^\top r` for a fine vector ``r`` of length :attr:`n`."""
         self._require_transfer()
         r = _as_vector(r, "r", self.n)
         return _restrict(self.left, self.right, r)
@@ -277,7 +279,7 @@ class Level:
     # cached per-level arrays for the smoothers and the coarse solve
     def _arrays(self) -> dict:
         c = self._cache
-        if not c:
+        if "inv_diag" not in c:
             d, e = self.A.diag, self.A.off
             c["inv_diag"] = 1.0 / d
             c["inv_even"] = np.ascontiguousarray(c["inv_diag"][0::2])
@@ -543,7 +545,7 @@ def smooth(
     smoother : {"rbgs", "jacobi"}
         Red-black Gauss-Seidel or damped Jacobi.
     omega : float
-        Jacobi weight, :math:`0 < \omega < 2` (default 2/3; unused by ``"rbgs"``).
+        Jacobi weight, :math:`0 < \omega \le 1` (default 2/3; unused by ``"rbgs"``).
     reverse : bool
         For ``"rbgs"``: black points first (the post-smoothing order that keeps a
         V-cycle symmetric).
@@ -556,7 +558,7 @@ def smooth(
     Raises
     ------
     ValueError
-        Wrong shapes, NaN/inf, unknown ``smoother``, ``omega`` outside (0, 2),
+        Wrong shapes, NaN/inf, unknown ``smoother``, ``omega`` outside (0, 1],
         non-positive diagonal.
     TypeError
         Wrong types.
@@ -581,7 +583,7 @@ def smooth(
     >>> x0 = np.cos(np.pi * np.arange(64))  # the highest frequency
     >>> x = smooth(A, x0, np.zeros(64), sweeps=1, smoother="jacobi")
     >>> print(f"{np.linalg.norm(x) / np.linalg.norm(x0):.3f}")
-    0.334
+    0.328
     """
     A = _as_tridiagonal(A)
     x = _as_vector(x, "x", A.n).copy()
@@ -678,7 +680,7 @@ def cycle(
     smoother : {"rbgs", "jacobi"}
         See :func:`smooth`; post-smoothing runs red-black in reverse order.
     omega : float
-        Jacobi weight, :math:`0 < \omega < 2`.
+        Jacobi weight, :math:`0 < \omega \le 1`.
 
     Returns
     -------
@@ -719,7 +721,7 @@ def cycle(
     >>> b = np.ones(100)
     >>> x = cycle(levels, np.zeros(100), b, smoother="jacobi")
     >>> print(f"{np.linalg.norm(A.residual(x, b)) / np.linalg.norm(b):.1e}")
-    1.1e-02
+    5.7e-03
     """
     levels = _as_hierarchy(hierarchy)
     n = levels[0].n
@@ -751,8 +753,8 @@ def v_cycle(hierarchy: list[Level], x: object, b: object, **options) -> np.ndarr
     >>> A = Tridiagonal(np.full(37, 4.0), np.full(36, -2.0))
     >>> b = np.linspace(0.0, 1.0, 37)
     >>> x = v_cycle(multigrid_hierarchy(A, min_size=2), np.zeros(37), b)
-    >>> print(f"{np.abs(A.residual(x, b)).max():.0e}")
-    0e+00
+    >>> print(np.linalg.norm(A.residual(x, b)) < 1e-12 * np.linalg.norm(b))  # exact in 1D
+    True
     """
     return cycle(hierarchy, x, b, gamma=1, **options)
 
@@ -780,7 +782,7 @@ def w_cycle(hierarchy: list[Level], x: object, b: object, **options) -> np.ndarr
     >>> b = np.ones(100)
     >>> x = w_cycle(levels, np.zeros(100), b, smoother="jacobi")
     >>> print(f"{np.linalg.norm(A.residual(x, b)) / np.linalg.norm(b):.1e}")
-    1.1e-02
+    5.6e-03
     """
     return cycle(hierarchy, x, b, gamma=2, **options)
 
@@ -828,7 +830,7 @@ def multigrid_solve(
     interpolation : {"operator", "linear"}
         Prolongation, see :func:`multigrid_hierarchy`.
     omega : float
-        Jacobi weight, :math:`0 < \omega < 2`.
+        Jacobi weight, :math:`0 < \omega \le 1`.
     min_size : int
         Size of the coarsest level, solved directly.
 
@@ -844,7 +846,7 @@ def multigrid_solve(
     ------
     ValueError
         Wrong shapes, NaN/inf, unknown option strings (the message lists the valid
-        ones), negative counts, ``omega`` outside (0, 2), a matrix that is not positive
+        ones), negative counts, ``omega`` outside (0, 1], a matrix that is not positive
         definite.
     TypeError
         Wrong types.
@@ -873,7 +875,7 @@ def multigrid_solve(
     >>> print(len(res) - 1, res[-1] / res[0] < 1e-10)
     10 True
     >>> print(f"{convergence_factor(res):.2f}")
-    0.09
+    0.10
     """
     if isinstance(A, (list, tuple)):
         levels = _as_hierarchy(A)
@@ -888,7 +890,7 @@ def multigrid_solve(
     options = _cycle_options(gamma, pre, post, smoother, omega)
     d, e = levels[0].A.diag, levels[0].A.off
     target = tol * np.linalg.norm(b)
-    norms = [np.linalg.norm(_residual(d, e, x, b))]
+    norms = [np.linalg.norm(b if x0 is None else _residual(d, e, x, b))]
     while norms[-1] > target and len(norms) <= maxiter:
         _cycle(levels, 0, x, b, *options)
         norms.append(np.linalg.norm(_residual(d, e, x, b)))
@@ -995,11 +997,9 @@ def semi_implicit_multigrid_step(
     >>> from pdecore.multigrid import semi_implicit_multigrid_step
     >>> u = pdecore.add_noise(pdecore.piecewise_constant(500, 5, seed=3), 0.05, seed=4)
     >>> v = semi_implicit_multigrid_step(u, 20.0, lam=0.1)
-    >>> print(f"{np.abs(v - pdecore.semi_implicit_step(u, 20.0, lam=0.1)).max():.0e}")
-    0e+00
+    >>> print(np.abs(v - pdecore.semi_implicit_step(u, 20.0, lam=0.1)).max() < 1e-12)
+    True
     """
-    import warnings
-
     d = get_diffusivity(diffusivity)
     tau, lam, h = as_positive(tau, "tau"), as_positive(lam, "lam"), as_positive(h, "h")
     u = as_signal(u, min_length=2)

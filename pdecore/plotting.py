@@ -441,6 +441,7 @@ def plot_scheme_comparison(runs_by_model: Mapping[str, list]):
             ax.loglog([r.tau for r in sel], err, "o-", color=f"C{i}", markersize=4,
                       label=scheme)
         ax.set(xlabel=r"step size $\tau$", title=model)
+        ax.xaxis.set_minor_formatter(plt.NullFormatter())
     np.atleast_1d(axes)[0].set_ylabel("RMSE vs. fine reference")
     np.atleast_1d(axes)[0].legend()
     fig.tight_layout()

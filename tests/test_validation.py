@@ -51,6 +51,8 @@ SIGNAL_FUNCTIONS = {
     "implicit_fixed_point_step": (
         lambda x: pdecore.implicit_fixed_point_step(x, 0.1, maxiter=2), "u", 2),
     "semi_implicit_jacobi": (lambda x: pdecore.semi_implicit_jacobi(x, 1.0, maxiter=2), "u", 2),
+    "semi_implicit_multigrid_step": (
+        lambda x: pdecore.semi_implicit_multigrid_step(x, 1.0), "u", 2),
 }
 
 #: the same with order=2, where it applies: one more point is needed
@@ -187,6 +189,10 @@ VALID_CALLS = {
     "semi_implicit_jacobi": {"u": U, "tau": 1.0},
     "flux_lipschitz": {},
     "fixed_point_contraction": {"n": 8, "tau": 0.1},
+    "multigrid_hierarchy": {"A": pdecore.Tridiagonal(U + 2.0, -U[1:])},
+    "multigrid_solve": {"A": pdecore.Tridiagonal(U + 2.0, -U[1:]), "b": U},
+    "convergence_factor": {"residual_norms": [1.0, 0.1]},
+    "semi_implicit_multigrid_step": {"u": U, "tau": 1.0},
 }
 
 #: arguments that are not scalars (tested elsewhere in this file or in the modules)
@@ -203,6 +209,13 @@ OTHER_ARGS = {
     "check_stability",
     "progress",
     "update",
+    "A",
+    "b",
+    "x0",
+    "cycle",
+    "smoother",
+    "interpolation",
+    "residual_norms",
 }
 
 #: kinds of scalar argument: a positive float, a float >= 0, an int >= minimum, order
@@ -298,6 +311,23 @@ SCALAR_ARGS = {
     ("semi_implicit_jacobi", "omega"): POSITIVE,
     ("semi_implicit_jacobi", "tol"): POSITIVE,
     ("semi_implicit_jacobi", "maxiter"): ("int", 1),
+    ("multigrid_hierarchy", "min_size"): ("int", 2),
+    ("multigrid_hierarchy", "max_levels"): ("int", 1, "optional"),
+    ("multigrid_solve", "tol"): NONNEGATIVE,
+    ("multigrid_solve", "maxiter"): ("int", 0),
+    ("multigrid_solve", "pre"): ("int", 0),
+    ("multigrid_solve", "post"): ("int", 0),
+    ("multigrid_solve", "omega"): POSITIVE,
+    ("multigrid_solve", "min_size"): ("int", 2),
+    ("semi_implicit_multigrid_step", "tau"): POSITIVE,
+    ("semi_implicit_multigrid_step", "lam"): POSITIVE,
+    ("semi_implicit_multigrid_step", "h"): POSITIVE,
+    ("semi_implicit_multigrid_step", "tol"): NONNEGATIVE,
+    ("semi_implicit_multigrid_step", "maxiter"): ("int", 0),
+    ("semi_implicit_multigrid_step", "pre"): ("int", 0),
+    ("semi_implicit_multigrid_step", "post"): ("int", 0),
+    ("semi_implicit_multigrid_step", "omega"): POSITIVE,
+    ("semi_implicit_multigrid_step", "min_size"): ("int", 2),
     ("flux_lipschitz", "lam"): POSITIVE,
     ("fixed_point_contraction", "n"): ("int", 2),
     ("fixed_point_contraction", "tau"): POSITIVE,
@@ -412,6 +442,7 @@ DIFFUSIVITY_CALLS = {
     "semi_implicit_matrix_bands": lambda d: pdecore.semi_implicit_matrix_bands(U, 1.0, d),
     "implicit_fixed_point_step": lambda d: pdecore.implicit_fixed_point_step(U, 0.1, d, maxiter=2),
     "semi_implicit_jacobi": lambda d: pdecore.semi_implicit_jacobi(U, 1.0, d),
+    "semi_implicit_multigrid_step": lambda d: pdecore.semi_implicit_multigrid_step(U, 1.0, d),
     "flux_lipschitz": lambda d: pdecore.flux_lipschitz(d),
     "fixed_point_contraction": lambda d: pdecore.fixed_point_contraction(8, 0.1, d),
 }

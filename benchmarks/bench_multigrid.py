@@ -1,0 +1,234 @@
+"""Multigrid for the semi-implicit system: convergence factors and a race against pyamg.
+
+Run with ``python benchmarks/bench_multigrid.py`` (about 2-3 minutes on 2 cores;
+``--quick`` for a smoke run).
+
+1. Convergence factor per V(2,2) cycle (geometric mean, until the relative residual
+   reaches 1e-10 or ``--maxiter`` cycles) at N = 2^8 ... 2^20 and 1e6, for Perona-Malik
+   with lam in {0.05, 0.1}, tau = 50, on a noisy piecewise-constant signal:
+   operator-dependent vs linear interpolation, damped Jacobi vs red-black Gauss-Seidel.
+2. At N = 1e6: pdecore multigrid (hierarchy setup + solve to relative residual 1e-10,
+   red-black Gauss-Seidel, operator-dependent interpolation) against
+   ``pyamg.smoothed_aggregation_solver`` (setup + solve to the same tolerance; plain
+   V-cycles, its default, and CG-accelerated), on the same matrix, in interleaved
+   repeats, median. Printed: ``pyamg time / pdecore time`` (target >= 10) and both
+   relative residuals, measured with the same scipy.sparse matrix. LAPACK ``dptsv``
+   (a direct tridiagonal solve) is timed alongside as the floor a 1D user also has.
+
+Each solver gets the matrix in its native storage (pdecore: diagonal and off-diagonal;
+pyamg: CSR); building them is not timed. Results go to
+``benchmarks/multigrid_results.json`` (written to a temporary file, then renamed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pyamg
+import scipy
+from scipy.linalg import lapack
+
+import pdecore
+from pdecore.multigrid import (
+    INTERPOLATIONS,
+    SMOOTHERS,
+    Tridiagonal,
+    convergence_factor,
+    multigrid_hierarchy,
+    multigrid_solve,
+)
+
+TAU = 50.0
+SIGMA = 0.05
+TOL = 1e-10
+
+
+def problem(n: int, lam: float, seed: int = 0) -> tuple[Tridiagonal, np.ndarray]:
+    """Semi-implicit Perona-Malik matrix on a noisy piecewise-constant signal, and f."""
+    f = pdecore.piecewise_constant(n, min(n - 1, max(5, n // 200)), seed=seed)
+    f = pdecore.add_noise(f, SIGMA, seed=seed + 1)
+    bands = pdecore.semi_implicit_matrix_bands(f, TAU, "perona_malik", lam)
+    return Tridiagonal.from_bands(bands), f
+
+
+def factors(sizes: list[int], lams: list[float], maxiter: int) -> list[dict]:
+    """Convergence factor and cycle count of each variant at each size and lam."""
+    rows = []
+    for n in sizes:
+        for lam in lams:
+            A, f = problem(n, lam)
+            row = {"n": n, "lam": lam}
+            for interpolation in INTERPOLATIONS:
+                levels = multigrid_hierarchy(A, interpolation)
+                for smoother in SMOOTHERS:
+                    _, res = multigrid_solve(levels, f, tol=TOL, maxiter=maxiter, smoother=smoother)
+                    key = f"{interpolation}/{smoother}"
+                    row[key] = {"factor": convergence_factor(res), "cycles": res.size - 1}
+            rows.append(row)
+            print(
+                f"N = {n:>9,d} lam = {lam:<5}"
+                + "".join(
+                    f"  {k:>15}: {v['factor']:8.2e} ({v['cycles']:2d})"
+                    for k, v in row.items()
+                    if isinstance(v, dict)
+                ),
+                flush=True,
+            )
+    return rows
+
+
+def race(n: int, lam: float, repeats: int) -> dict:
+    """Interleaved timing of pdecore multigrid, pyamg SA (plain and CG), and dptsv."""
+    A, f = problem(n, lam)
+    S = A.to_sparse()
+    norm_f = np.linalg.norm(f)
+    results: dict[str, dict] = {}
+
+    def pdecore_mg():
+        levels = multigrid_hierarchy(A, "operator")
+        x, res = multigrid_solve(levels, f, tol=TOL, smoother="rbgs")
+        return x, res.size - 1
+
+    def pyamg_sa(accel):
+        def run():
+            ml = pyamg.smoothed_aggregation_solver(S)
+            res: list[float] = []
+            x = ml.solve(f, tol=TOL, maxiter=1000, accel=accel, residuals=res)
+            return x, len(res) - 1
+
+        return run
+
+    def dptsv():
+        x = lapack.dptsv(A.diag, A.off, f)[2]
+        return x, 0
+
+    funcs = {
+        "pdecore_multigrid": pdecore_mg,
+        "pyamg_sa": pyamg_sa(None),
+        "pyamg_sa_cg": pyamg_sa("cg"),
+        "lapack_dptsv": dptsv,
+    }
+    times: dict[str, list[float]] = {name: [] for name in funcs}
+    for r in range(repeats):
+        for name, func in funcs.items():
+            t0 = time.perf_counter()
+            x, iterations = func()
+            times[name].append(time.perf_counter() - t0)
+            residual = float(np.linalg.norm(f - S @ x) / norm_f)
+            results[name] = {"iterations": iterations, "relative_residual": residual}
+        print(
+            f"  repeat {r + 1}/{repeats}: "
+            + ", ".join(f"{k} {v[-1]:.3f} s" for k, v in times.items()),
+            flush=True,
+        )
+    for name in funcs:
+        results[name]["seconds"] = times[name]
+        results[name]["median_s"] = statistics.median(times[name])
+        results[name]["ns_per_point"] = results[name]["median_s"] / n * 1e9
+    ours = results["pdecore_multigrid"]["median_s"]
+    return {
+        "n": n,
+        "lam": lam,
+        "tau": TAU,
+        "tol": TOL,
+        "repeats": repeats,
+        "solvers": results,
+        "ratio_pyamg_over_pdecore": results["pyamg_sa"]["median_s"] / ours,
+        "ratio_pyamg_cg_over_pdecore": results["pyamg_sa_cg"]["median_s"] / ours,
+        "ratio_dptsv_over_pdecore": results["lapack_dptsv"]["median_s"] / ours,
+    }
+
+
+def write_json(path: Path, data: dict) -> None:
+    """Write ``data`` to ``path`` atomically (temporary file in the same folder, rename)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(data, fh, indent=1)
+            fh.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def main() -> None:
+    """Parse the arguments, measure, print and write the JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--sizes", type=int, nargs="+", default=[2**k for k in range(8, 21)] + [1_000_000]
+    )
+    parser.add_argument("--lams", type=float, nargs="+", default=[0.05, 0.1])
+    parser.add_argument("--maxiter", type=int, default=20, help="cycles for the factors")
+    parser.add_argument("--race-n", type=int, default=1_000_000)
+    parser.add_argument("--race-lam", type=float, default=0.05)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="small sizes, one repeat")
+    parser.add_argument("--out", default=str(Path(__file__).with_name("multigrid_results.json")))
+    args = parser.parse_args()
+    if args.quick:
+        args.sizes, args.race_n, args.repeats = [2**8, 3000, 2**12], 100_000, 1
+
+    print(
+        f"Convergence factor per V(2,2) cycle (cycles in brackets), tau = {TAU}, "
+        f"noise sigma = {SIGMA}, Perona-Malik"
+    )
+    factor_rows = factors(args.sizes, args.lams, args.maxiter)
+
+    print(
+        f"\nSolve to relative residual {TOL:g} at N = {args.race_n:,d}, lam = {args.race_lam}"
+        f" (setup + solve, median of {args.repeats} interleaved repeats)"
+    )
+    timing = race(args.race_n, args.race_lam, args.repeats)
+    for name, r in timing["solvers"].items():
+        print(
+            f"  {name:>18}: {r['median_s']:8.3f} s  {r['ns_per_point']:8.1f} ns/pt  "
+            f"iterations {r['iterations']:3d}  relative residual {r['relative_residual']:.2e}"
+        )
+    print(
+        f"  ratio pyamg time / pdecore time: {timing['ratio_pyamg_over_pdecore']:.1f} "
+        f"(target >= 10); with pyamg CG acceleration: "
+        f"{timing['ratio_pyamg_cg_over_pdecore']:.1f}"
+    )
+    print(
+        f"  (a direct tridiagonal solve, LAPACK dptsv, takes "
+        f"{timing['ratio_dptsv_over_pdecore']:.2f} x the pdecore multigrid time)"
+    )
+
+    write_json(
+        Path(args.out),
+        {
+            "machine": {
+                "python": platform.python_version(),
+                "platform": platform.platform(),
+                "processor": platform.processor(),
+                "cpu_count": os.cpu_count(),
+                "numpy": np.__version__,
+                "scipy": scipy.__version__,
+                "pyamg": pyamg.__version__,
+                "pdecore": pdecore.__version__,
+            },
+            "problem": {
+                "matrix": "I + tau D^T G D, Perona-Malik, noisy piecewise-constant signal",
+                "tau": TAU,
+                "sigma": SIGMA,
+                "jumps": "max(5, N // 200)",
+                "tol": TOL,
+            },
+            "factors": factor_rows,
+            "race": timing,
+        },
+    )
+    print(f"\nwrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
