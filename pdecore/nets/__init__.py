@@ -7,14 +7,16 @@ flux as activation (:class:`FluxActivation`) :mod:`pdecore.nets.activations`  2
 symmetric / standard residual block          :mod:`pdecore.nets.resnet`       2
 FED ResNet, FSI ResNet (momentum skip)       :mod:`pdecore.nets.accelerated`  3
 fixed-point / Jacobi RNN, implicit layer     :mod:`pdecore.nets.recurrent`    4
+multigrid V-cycle as a U-net                 :mod:`pdecore.nets.unet`         5
 ==========================================  ==============================  =======
 """
 
-from . import accelerated, activations, recurrent, resnet
+from . import accelerated, activations, recurrent, resnet, unet
 from .accelerated import FEDNet, FSINet
 from .activations import TORCH_DIFFUSIVITIES, FluxActivation, as_activation
 from .recurrent import FixedPointRNN, JacobiRNN, SemiImplicitLayer, semi_implicit_solve
 from .resnet import StandardBlock, SymmetricBlock, check_signal_tensor, operator_norm
+from .unet import VCycleUNet
 
 __all__ = [
     "FEDNet",
@@ -26,6 +28,7 @@ __all__ = [
     "StandardBlock",
     "SymmetricBlock",
     "TORCH_DIFFUSIVITIES",
+    "VCycleUNet",
     "accelerated",
     "activations",
     "as_activation",
@@ -34,4 +37,5 @@ __all__ = [
     "recurrent",
     "resnet",
     "semi_implicit_solve",
+    "unet",
 ]
