@@ -132,7 +132,7 @@ book: html ## Set up, execute every chapter, build _build/html
 # --- tests -------------------------------------------------------------------------
 
 lint: $(ENV_STAMP) ## ruff on the package and the tests
-	$(BIN)/ruff check pdecore tests
+	$(BIN)/ruff check pdecore tests benchmarks
 
 unit: $(ENV_STAMP) ## Unit, property and doctest tests of pdecore
 	@echo "==> Unit tests and docstring examples"

@@ -38,14 +38,14 @@ def interleaved(funcs: dict, repeats: int, number: int) -> dict[str, float]:
 
 
 def naive_explicit(u, tau, lam):
-    """The one-liner a user would write: temporaries everywhere."""
+    """Take an explicit step the way a one-liner would: temporaries everywhere."""
     d = np.diff(u)
     flux = d / (1 + d**2 / lam**2)
     return u + tau * (np.concatenate([flux, [0.0]]) - np.concatenate([[0.0], flux]))
 
 
 def banded_system(u, tau, lam):
-    """The same tridiagonal matrix in solve_banded's (1, 1) storage."""
+    """Return the same tridiagonal matrix in solve_banded's (1, 1) storage."""
     upper = pdecore.semi_implicit_matrix_bands(u, tau, "perona_malik", lam)
     ab = np.zeros((3, u.size))
     ab[0], ab[1] = upper[0], upper[1]
@@ -54,6 +54,7 @@ def banded_system(u, tau, lam):
 
 
 def main() -> None:
+    """Run every pair at every size and write the results file."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 4096, 65536, 1_000_000])
     parser.add_argument("--repeats", type=int, default=7)

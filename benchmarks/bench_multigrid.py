@@ -37,41 +37,25 @@ import scipy
 from scipy.linalg import lapack
 
 import pdecore
-from pdecore.multigrid import (
-    INTERPOLATIONS,
-    SMOOTHERS,
-    Tridiagonal,
-    convergence_factor,
-    multigrid_hierarchy,
-    multigrid_solve,
-)
+from pdecore.experiments.multigrid_convergence import factor_sweep, semi_implicit_problem
+from pdecore.multigrid import multigrid_hierarchy, multigrid_solve
 
 TAU = 50.0
 SIGMA = 0.05
 TOL = 1e-10
 
 
-def problem(n: int, lam: float, seed: int = 0) -> tuple[Tridiagonal, np.ndarray]:
-    """Semi-implicit Perona-Malik matrix on a noisy piecewise-constant signal, and f."""
-    f = pdecore.piecewise_constant(n, min(n - 1, max(5, n // 200)), seed=seed)
-    f = pdecore.add_noise(f, SIGMA, seed=seed + 1)
-    bands = pdecore.semi_implicit_matrix_bands(f, TAU, "perona_malik", lam)
-    return Tridiagonal.from_bands(bands), f
-
-
 def factors(sizes: list[int], lams: list[float], maxiter: int) -> list[dict]:
-    """Convergence factor and cycle count of each variant at each size and lam."""
+    """Convergence factor and cycle count of each variant at each size and lam, printed."""
+    flat = factor_sweep(sizes, lams, tau=TAU, tol=TOL, maxiter=maxiter)
     rows = []
     for n in sizes:
         for lam in lams:
-            A, f = problem(n, lam)
             row = {"n": n, "lam": lam}
-            for interpolation in INTERPOLATIONS:
-                levels = multigrid_hierarchy(A, interpolation)
-                for smoother in SMOOTHERS:
-                    _, res = multigrid_solve(levels, f, tol=TOL, maxiter=maxiter, smoother=smoother)
-                    key = f"{interpolation}/{smoother}"
-                    row[key] = {"factor": convergence_factor(res), "cycles": res.size - 1}
+            for r in flat:
+                if r["n"] == n and r["lam"] == lam:
+                    key = f"{r['interpolation']}/{r['smoother']}"
+                    row[key] = {"factor": r["factor"], "cycles": r["cycles"]}
             rows.append(row)
             print(
                 f"N = {n:>9,d} lam = {lam:<5}"
@@ -87,7 +71,7 @@ def factors(sizes: list[int], lams: list[float], maxiter: int) -> list[dict]:
 
 def race(n: int, lam: float, repeats: int) -> dict:
     """Interleaved timing of pdecore multigrid, pyamg SA (plain and CG), and dptsv."""
-    A, f = problem(n, lam)
+    A, f = semi_implicit_problem(n, lam, TAU, SIGMA)
     S = A.to_sparse()
     norm_f = np.linalg.norm(f)
     results: dict[str, dict] = {}

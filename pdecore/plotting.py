@@ -16,7 +16,9 @@ __all__ = [
     "STYLE",
     "draw_residual_blocks",
     "draw_unrolled_rnn",
+    "draw_vcycle_unet",
     "plot_amplification",
+    "plot_convergence_factors",
     "plot_error_vs_steps",
     "plot_evolution",
     "plot_fixed_point",
@@ -463,5 +465,91 @@ def plot_fixed_point(sweep):
                     label=rf"$\tau$ = {row['tau']:g}, q = {row['contraction']:.2f}")
     ax.set(xlabel="iteration $l$", ylabel=r"$\|v^{l+1}-v^l\| / \|v^1 - v^0\|$")
     ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def draw_vcycle_unet(levels: int = 3):
+    """Draw a multigrid V-cycle and a U-net side by side, matching parts in one colour.
+
+    Smoothing / convolution blocks blue, restriction / strided convolution orange,
+    prolongation / transposed convolution green, coarse-grid correction / long skip
+    connection red, coarsest solve / bottleneck purple.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+    colors = {"smooth": "C0", "down": "C1", "up": "C2", "skip": "C3", "coarse": "C4"}
+    fig, axes = plt.subplots(1, 2, figsize=(10.0, 4.0))
+
+    def box(ax, x, y, text, color, w=1.5):
+        ax.add_patch(FancyBboxPatch((x - w / 2, y - 0.28), w, 0.56, boxstyle="round,pad=0.04",
+                                    facecolor=color, alpha=0.35, edgecolor="0.3"))
+        ax.text(x, y, text, ha="center", va="center", fontsize=7.5)
+
+    def arrow(ax, a, b, color, **kw):
+        ax.add_patch(FancyArrowPatch(a, b, arrowstyle="-|>", mutation_scale=9, color=color, **kw))
+
+    labels = {
+        "V-cycle (multigrid)": ("smooth", "restrict $R$", "prolong $P$", "+ correction",
+                                "exact solve"),
+        "U-net": ("conv block", "strided conv", "transposed conv", "+ skip (added)",
+                  "bottleneck"),
+    }
+    for ax, (title, (sm, dn, up, sk, co)) in zip(axes, labels.items(), strict=True):
+        ax.set_xlim(0, 10)
+        ax.set_ylim(-0.8, levels + 0.3)
+        ax.axis("off")
+        ax.set_title(title)
+        for lev in range(levels):
+            y = levels - lev - 0.3
+            xl, xr = 1.2 + 1.1 * lev, 8.8 - 1.1 * lev
+            box(ax, xl, y, sm, colors["smooth"])
+            box(ax, xr, y, sm, colors["smooth"])
+            arrow(ax, (xl + 0.8, y), (xr - 1.1, y), colors["skip"], linestyle="--")
+            ax.text((xl + xr) / 2, y + 0.12, sk, ha="center", fontsize=7, color=colors["skip"])
+            yb = y - 1.0
+            nxl, nxr = xl + 1.1, xr - 1.1
+            if lev < levels - 1:
+                arrow(ax, (xl, y - 0.3), (nxl, yb + 0.3), colors["down"])
+                arrow(ax, (nxr, yb + 0.3), (xr, y - 0.3), colors["up"])
+            else:
+                box(ax, 5.0, yb, co, colors["coarse"], w=2.0)
+                arrow(ax, (xl, y - 0.3), (4.0, yb + 0.1), colors["down"])
+                arrow(ax, (6.0, yb + 0.1), (xr, y - 0.3), colors["up"])
+        ax.text(1.0, -0.6, dn, color=colors["down"], fontsize=8)
+        ax.text(7.2, -0.6, up, color=colors["up"], fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_convergence_factors(rows):
+    """Plot multigrid convergence factors against N, one line per variant and contrast.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 3.4))
+    variants = list(dict.fromkeys((r["interpolation"], r["smoother"]) for r in rows))
+    lams = sorted({r["lam"] for r in rows})
+    styles = ["-", "--", ":"]
+    for i, (interp, smoother) in enumerate(variants):
+        for j, lam in enumerate(lams):
+            sel = sorted((r for r in rows if r["lam"] == lam
+                          and (r["interpolation"], r["smoother"]) == (interp, smoother)),
+                         key=lambda r: r["n"])
+            ax.loglog([r["n"] for r in sel], [max(r["factor"], 1e-16) for r in sel], "o",
+                      linestyle=styles[j % 3], color=f"C{i}", markersize=4,
+                      label=f"{interp} / {smoother}, $\\lambda$ = {lam:g}")
+    ax.axhline(0.2, color="0.4", linewidth=0.8, linestyle="-.", label="target 0.2")
+    ax.set(xlabel="grid size $N$", ylabel="residual reduction per V(2,2) cycle")
+    ax.legend(fontsize=6.5, ncol=2, loc="lower left", bbox_to_anchor=(0.0, 1.0))
     fig.tight_layout()
     return fig

@@ -7,7 +7,7 @@ flux as activation (:class:`FluxActivation`) :mod:`pdecore.nets.activations`  2
 symmetric / standard residual block          :mod:`pdecore.nets.resnet`       2
 FED ResNet, FSI ResNet (momentum skip)       :mod:`pdecore.nets.accelerated`  3
 fixed-point / Jacobi RNN, implicit layer     :mod:`pdecore.nets.recurrent`    4
-multigrid V-cycle as a U-net                 :mod:`pdecore.nets.unet`         5
+multigrid V-cycle and learned U-nets        :mod:`pdecore.nets.unet`         5
 ==========================================  ==============================  =======
 """
 
@@ -16,7 +16,7 @@ from .accelerated import FEDNet, FSINet
 from .activations import TORCH_DIFFUSIVITIES, FluxActivation, as_activation
 from .recurrent import FixedPointRNN, JacobiRNN, SemiImplicitLayer, semi_implicit_solve
 from .resnet import StandardBlock, SymmetricBlock, check_signal_tensor, operator_norm
-from .unet import VCycleUNet
+from .unet import MultigridUNet, StandardUNet, VCycleUNet, unet_with_budget
 
 __all__ = [
     "FEDNet",
@@ -24,8 +24,10 @@ __all__ = [
     "FixedPointRNN",
     "FluxActivation",
     "JacobiRNN",
+    "MultigridUNet",
     "SemiImplicitLayer",
     "StandardBlock",
+    "StandardUNet",
     "SymmetricBlock",
     "TORCH_DIFFUSIVITIES",
     "VCycleUNet",
@@ -38,4 +40,5 @@ __all__ = [
     "resnet",
     "semi_implicit_solve",
     "unet",
+    "unet_with_budget",
 ]
