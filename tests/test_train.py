@@ -48,10 +48,11 @@ def test_fit_is_deterministic():
 
 def test_fit_does_not_touch_global_rng_and_restores_threads():
     X, y = regression()
+    net = linear()
     torch.manual_seed(0)
     expected = torch.rand(1)
     torch.manual_seed(0)
-    fit(linear(), X, y, epochs=1, batch_size=32, lr=0.01, seed=1, threads=1)
+    fit(net, X, y, epochs=1, batch_size=32, lr=0.01, seed=1, threads=1)
     assert torch.equal(torch.rand(1), expected)
     assert torch.get_num_threads() == 1
 

@@ -111,7 +111,8 @@ def learning_data(
     clean = piecewise_constant(n, n_jumps, batch=n_samples, seed=seed)
     f = add_noise(clean, sigma, seed=seed + 1)
     lam = np.exp(np.random.default_rng(seed + 2).uniform(np.log(lo), np.log(hi), n_samples))
-    u = np.stack([semi_implicit_step(fi, tau, "perona_malik", li) for fi, li in zip(f, lam)])
+    u = np.stack([semi_implicit_step(fi, tau, "perona_malik", li)
+                  for fi, li in zip(f, lam, strict=True)])
     X = np.stack([f, np.broadcast_to(lam[:, None], f.shape)], axis=1)
     return LearningData(X=X, y=u[:, None, :], lam=lam, tau=tau)
 
@@ -239,7 +240,7 @@ def vcycle_errors(
     max_cycles = as_int(max_cycles, "max_cycles", minimum=0)
     f, u = data.X[:, 0], data.y[:, 0]
     sq = np.zeros(max_cycles + 1)
-    for fi, ui, lam in zip(f, u, data.lam):
+    for fi, ui, lam in zip(f, u, data.lam, strict=True):
         A = Tridiagonal.from_bands(semi_implicit_matrix_bands(fi, data.tau, "perona_malik",
                                                               lam))
         hierarchy = multigrid_hierarchy(A, interpolation=interpolation)

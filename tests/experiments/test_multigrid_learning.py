@@ -50,7 +50,7 @@ def test_vcycle_errors_match_multigrid_solve():
     assert np.all(np.diff(errors) < 0)
     k = 3
     sq = 0.0
-    for f, u, lam in zip(d.X[:, 0], d.y[:, 0], d.lam):
+    for f, u, lam in zip(d.X[:, 0], d.y[:, 0], d.lam, strict=True):
         A = pdecore.Tridiagonal.from_bands(
             pdecore.semi_implicit_matrix_bands(f, d.tau, "perona_malik", lam))
         x, _ = pdecore.multigrid_solve(A, f, tol=0, maxiter=k, smoother="jacobi",
