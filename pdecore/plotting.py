@@ -23,6 +23,7 @@ __all__ = [
     "plot_evolution",
     "plot_fixed_point",
     "plot_fluxes",
+    "plot_learning",
     "plot_monitors",
     "plot_norm_trajectories",
     "plot_orders",
@@ -551,5 +552,43 @@ def plot_convergence_factors(rows):
     ax.axhline(0.2, color="0.4", linewidth=0.8, linestyle="-.", label="target 0.2")
     ax.set(xlabel="grid size $N$", ylabel="residual reduction per V(2,2) cycle")
     ax.legend(fontsize=6.5, ncol=2, loc="lower left", bbox_to_anchor=(0.0, 1.0))
+    fig.tight_layout()
+    return fig
+
+
+def plot_learning(rows, vcycle_rmse=None):
+    """Plot E4: test RMSE against trainable parameters, and the test-loss curves.
+
+    Parameters
+    ----------
+    rows : list of pdecore.experiments.multigrid_learning.LearningRow
+    vcycle_rmse : (k + 1,) array_like, optional
+        Test RMSE of 0, 1, ... classical V-cycles, drawn as horizontal lines.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9.5, 3.4))
+    kinds = list(dict.fromkeys(r.kind for r in rows))
+    for i, kind in enumerate(kinds):
+        sel = sorted((r for r in rows if r.kind == kind), key=lambda r: r.params)
+        ax1.loglog([r.params for r in sel], [r.test_rmse for r in sel], "o-", color=f"C{i}",
+                   label=f"{kind} U-net")
+        for j, r in enumerate(sel):
+            ax2.semilogy(np.arange(1, r.history.epochs + 1), np.sqrt(r.history.val_loss),
+                         color=f"C{i}", alpha=0.4 + 0.6 * (j + 1) / len(sel),
+                         label=f"{kind}, {r.params} params")
+    if vcycle_rmse is not None:
+        for k, v in enumerate(vcycle_rmse[1:4], start=1):
+            ax1.axhline(v, color="0.5", linestyle=":", linewidth=0.8)
+            ax1.text(ax1.get_xlim()[0], v, f" {k} V-cycle{'s' if k > 1 else ''}", fontsize=7,
+                     va="bottom", color="0.4")
+    ax1.set(xlabel="trainable parameters", ylabel="test RMSE", title="error against size")
+    ax2.set(xlabel="epoch", ylabel="test RMSE", title="training curves")
+    ax1.legend()
+    ax2.legend(fontsize=6.5)
     fig.tight_layout()
     return fig
