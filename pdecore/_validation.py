@@ -44,6 +44,15 @@ def as_signal(
     ValueError
         If ``u`` has the wrong number of dimensions, too few points, or NaN/inf.
     """
+    if (  # fast path for the common case: a finite float64 array of a valid shape
+        type(u) is np.ndarray
+        and u.dtype == np.float64
+        and u.ndim in (1, 2)
+        and u.size
+        and u.shape[-1] >= min_length
+        and (not check_finite or np.isfinite(np.add.reduce(u, axis=None)))
+    ):
+        return u  # a finite sum implies finite entries; otherwise the full check below
     if hasattr(u, "detach") and hasattr(u, "numpy"):
         raise TypeError(
             f"{name} must be a numpy array or sequence of floats, got a torch tensor; "
@@ -87,6 +96,8 @@ def as_positive(value: object, name: str, *, allow_zero: bool = False) -> float:
     ValueError
         If ``value`` is NaN/inf, negative, or zero (unless ``allow_zero``).
     """
+    if type(value) is float and 0.0 < value < np.inf:  # fast path
+        return value
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "fi":
             value = value.item()
