@@ -29,7 +29,7 @@ EXECUTED     := $(NAMES:%=$(BUILD)/executed/%.ipynb)
 EXECUTED_Q   := $(NAMES:%=$(BUILD)/test/executed/%.ipynb)
 
 .PHONY: help env book test unit chapters chapters-quick nbval html html-quick lint \
-        clean distclean lock bench
+        clean distclean lock bench data
 # (chapter-NAME is a pattern rule, so it cannot be .PHONY: Make skips implicit rules
 # for phony targets.)
 
@@ -146,6 +146,22 @@ html-quick: $(BUILD)/test/_build/html/index.html ## Build the book from the quic
 
 test: lint unit chapters-quick nbval html-quick ## Set up, unit tests, quick chapters, nbval, book build
 	@echo "==> make test: all stages passed"
+
+# --- data ------------------------------------------------------------------------
+
+FMNIST_DIR := /usr/share/datasets/fashion-mnist
+
+data: ## Install Fashion-MNIST (Debian package dataset-fashion-mnist; needs root)
+	@if [ -f $(FMNIST_DIR)/t10k-labels-idx1-ubyte.gz ]; then \
+	  echo "==> Fashion-MNIST is installed in $(FMNIST_DIR)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "==> Installing Fashion-MNIST (apt-get install dataset-fashion-mnist)"; \
+	  apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1 || \
+	  { apt-get update -q >/dev/null && apt-get install -y -q dataset-fashion-mnist >/dev/null; }; \
+	else \
+	  echo "error: Fashion-MNIST is missing; run as root: apt-get update && apt-get install -y dataset-fashion-mnist"; \
+	  exit 1; \
+	fi
 
 # --- benchmarks --------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ figure helpers                         :mod:`pdecore.plotting`            all
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import diffusivities, explicit, fed, fsi, implicit, multigrid, operators, signals
+from . import data, diffusivities, explicit, fed, fsi, implicit, multigrid, operators, signals
 from .diffusivities import (
     DIFFUSIVITIES,
     diffusivity,
@@ -74,6 +74,7 @@ __all__ = [
     "apply_adjoint",
     "apply_derivative",
     "convergence_factor",
+    "data",
     "derivative_matrix",
     "diffusivities",
     "diffusivity",

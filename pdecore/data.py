@@ -1,0 +1,203 @@
+r"""Offline image data for chapter 7: Fashion-MNIST (IDX files) and CIFAR-10 (pickles).
+
+- Fashion-MNIST comes from Debian's package ``dataset-fashion-mnist``
+  (``apt-get install dataset-fashion-mnist``), files
+  ``/usr/share/datasets/fashion-mnist/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz``.
+  The IDX format: a big-endian header (magic ``0x00000803`` for uint8 images with three
+  dimensions, ``0x00000801`` for labels), the sizes, then raw bytes.
+- CIFAR-10 in the standard python-pickle batches (``data_batch_1`` ... ``test_batch``)
+  from a folder the user points to.
+
+Every reader checks headers and sizes and fails with a clear error on a truncated or
+wrong file; nothing is cached, so a failed read leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import pickle
+import struct
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "FASHION_MNIST_DIR",
+    "FASHION_MNIST_INSTALL",
+    "load_cifar10",
+    "load_fashion_mnist",
+    "read_idx",
+]
+
+#: Where Debian's ``dataset-fashion-mnist`` installs the files.
+FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
+#: The command that installs them.
+FASHION_MNIST_INSTALL = "apt-get update && apt-get install -y dataset-fashion-mnist"
+
+_IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def read_idx(path: str | os.PathLike, *, expected_ndim: int | None = None) -> np.ndarray:
+    """Read one IDX file (optionally gzip-compressed) into a numpy array.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file; a name ending in ``.gz`` is decompressed.
+    expected_ndim : int, optional
+        Raise unless the header declares this many dimensions.
+
+    Returns
+    -------
+    ndarray
+        Shape as declared in the header.
+
+    Raises
+    ------
+    FileNotFoundError
+        The file does not exist.
+    ValueError
+        Bad magic number, unknown element type, wrong number of dimensions, or a payload
+        shorter or longer than the header declares (a truncated or corrupted file).
+
+    Examples
+    --------
+    >>> import gzip, struct, tempfile, os
+    >>> from pdecore.data import read_idx
+    >>> path = os.path.join(tempfile.mkdtemp(), "x-idx1-ubyte.gz")
+    >>> with gzip.open(path, "wb") as fh:
+    ...     _ = fh.write(struct.pack(">I", 0x0801) + struct.pack(">I", 3) + bytes([7, 8, 9]))
+    >>> print(read_idx(path))
+    [7 8 9]
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"IDX file not found: {path}")
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as fh:
+            raw = fh.read()
+    except (OSError, EOFError) as exc:  # gzip: truncated stream or not gzip at all
+        raise ValueError(f"{path}: cannot decompress ({exc}); the file is corrupted") from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
+        raise ValueError(f"{path}: not an IDX file (bad magic number {raw[:4].hex()})")
+    code, ndim = raw[2], raw[3]
+    if code not in _IDX_DTYPES:
+        raise ValueError(f"{path}: unknown IDX element type 0x{code:02x}")
+    if expected_ndim is not None and ndim != expected_ndim:
+        raise ValueError(f"{path}: expected {expected_ndim} dimensions, header says {ndim}")
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise ValueError(f"{path}: truncated header ({len(raw)} bytes)")
+    shape = struct.unpack(f">{ndim}I", raw[4:header])
+    dtype = np.dtype(_IDX_DTYPES[code])
+    expected = int(np.prod(shape)) * dtype.itemsize
+    if len(raw) - header != expected:
+        raise ValueError(
+            f"{path}: payload has {len(raw) - header} bytes, the header {shape} needs "
+            f"{expected}; the file is truncated or corrupted"
+        )
+    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
+
+
+def load_fashion_mnist(
+    split: str = "train", root: str | os.PathLike = FASHION_MNIST_DIR
+) -> tuple[np.ndarray, np.ndarray]:
+    """Load Fashion-MNIST as float32 images in [0, 1] and int64 labels.
+
+    Parameters
+    ----------
+    split : {"train", "test"}
+        60000 training or 10000 test images.
+    root : str or path-like
+        Folder with the four ``*-ubyte.gz`` files.
+
+    Returns
+    -------
+    images : ndarray, shape (n, 1, 28, 28), float32
+    labels : ndarray, shape (n,), int64
+
+    Raises
+    ------
+    FileNotFoundError
+        The files are missing; the message says how to install them.
+    ValueError
+        Unknown ``split``, corrupted files, or images and labels that do not match.
+    """
+    prefixes = {"train": "train", "test": "t10k"}
+    if split not in prefixes:
+        raise ValueError(f"split must be one of {sorted(prefixes)}, got {split!r}")
+    root = Path(root)
+    img_path = root / f"{prefixes[split]}-images-idx3-ubyte.gz"
+    lab_path = root / f"{prefixes[split]}-labels-idx1-ubyte.gz"
+    for p in (img_path, lab_path):
+        if not p.is_file():
+            raise FileNotFoundError(
+                f"Fashion-MNIST file {p} not found; install the data with "
+                f"`{FASHION_MNIST_INSTALL}` (as root) or pass root=<folder with the files>"
+            )
+    images = read_idx(img_path, expected_ndim=3)
+    labels = read_idx(lab_path, expected_ndim=1)
+    if images.shape[0] != labels.shape[0] or images.shape[1:] != (28, 28):
+        raise ValueError(
+            f"{root}: {images.shape[0]} images of size {images.shape[1:]} but "
+            f"{labels.shape[0]} labels; expected matching counts of 28x28 images"
+        )
+    if labels.max(initial=0) > 9:
+        raise ValueError(f"{lab_path}: labels must be 0..9, found {labels.max()}")
+    return (images.astype(np.float32) / 255.0)[:, None], labels.astype(np.int64)
+
+
+def load_cifar10(
+    root: str | os.PathLike, split: str = "train"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Load CIFAR-10 from the standard python-pickle batches in ``root``.
+
+    Parameters
+    ----------
+    root : str or path-like
+        Folder with ``data_batch_1`` ... ``data_batch_5`` and ``test_batch``
+        (the extracted ``cifar-10-batches-py``).
+    split : {"train", "test"}
+        The five training batches or the test batch.
+
+    Returns
+    -------
+    images : ndarray, shape (n, 3, 32, 32), float32 in [0, 1]
+    labels : ndarray, shape (n,), int64
+
+    Raises
+    ------
+    FileNotFoundError
+        A batch file is missing.
+    ValueError
+        Unknown ``split`` or a batch without the expected ``data``/``labels`` entries
+        and sizes.
+    """
+    names = {"train": [f"data_batch_{i}" for i in range(1, 6)], "test": ["test_batch"]}
+    if split not in names:
+        raise ValueError(f"split must be one of {sorted(names)}, got {split!r}")
+    images, labels = [], []
+    for name in names[split]:
+        path = Path(root) / name
+        if not path.is_file():
+            raise FileNotFoundError(f"CIFAR-10 batch {path} not found (root={root!s})")
+        try:
+            with open(path, "rb") as fh:
+                batch = pickle.load(fh, encoding="bytes")
+        except (pickle.UnpicklingError, EOFError) as exc:
+            raise ValueError(f"{path}: not a readable CIFAR-10 batch ({exc})") from None
+        data = batch.get(b"data") if isinstance(batch, dict) else None
+        labs = batch.get(b"labels") if isinstance(batch, dict) else None
+        if data is None or labs is None:
+            raise ValueError(f"{path}: a CIFAR-10 batch needs b'data' and b'labels' entries")
+        data = np.asarray(data, dtype=np.uint8)
+        if data.ndim != 2 or data.shape[1] != 3072 or data.shape[0] != len(labs):
+            raise ValueError(
+                f"{path}: data has shape {data.shape} for {len(labs)} labels; "
+                "expected (n, 3072) with one label per row"
+            )
+        images.append(data.reshape(-1, 3, 32, 32))
+        labels.append(np.asarray(labs, dtype=np.int64))
+    return np.concatenate(images).astype(np.float32) / 255.0, np.concatenate(labels)
