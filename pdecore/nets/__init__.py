@@ -13,7 +13,7 @@ multigrid V-cycle and learned U-nets        :mod:`pdecore.nets.unet`         5
 
 from . import accelerated, activations, recurrent, resnet, unet
 from .accelerated import FEDNet, FSINet
-from .activations import TORCH_DIFFUSIVITIES, FluxActivation, as_activation
+from .activations import TORCH_DIFFUSIVITIES, FluxActivation, TrainableFlux, as_activation
 from .recurrent import FixedPointRNN, JacobiRNN, SemiImplicitLayer, semi_implicit_solve
 from .resnet import StandardBlock, SymmetricBlock, check_signal_tensor, operator_norm
 from .unet import MultigridUNet, StandardUNet, VCycleUNet, unet_with_budget
@@ -30,6 +30,7 @@ __all__ = [
     "StandardUNet",
     "SymmetricBlock",
     "TORCH_DIFFUSIVITIES",
+    "TrainableFlux",
     "VCycleUNet",
     "accelerated",
     "activations",

@@ -14,10 +14,10 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from .._validation import as_positive
+from .._validation import as_int, as_positive
 from ..diffusivities import ALIASES, DIFFUSIVITIES, WEICKERT_C
 
-__all__ = ["FluxActivation", "TORCH_DIFFUSIVITIES", "as_activation"]
+__all__ = ["FluxActivation", "TORCH_DIFFUSIVITIES", "TrainableFlux", "as_activation"]
 
 
 def _weickert(s2: torch.Tensor, lam: float) -> torch.Tensor:
@@ -103,3 +103,63 @@ def as_activation(activation: str | nn.Module, lam: float = 1.0) -> nn.Module:
         "activation must be a flux name such as 'perona_malik' or a torch.nn.Module, "
         f"got {type(activation).__name__}"
     )
+
+
+class TrainableFlux(nn.Module):
+    r"""A trainable flux that satisfies the sector condition by construction.
+
+    .. math:: \Phi(s) = s\, g(s^2), \qquad
+              g = L\,\sigma\Bigl(b + \sum_{k=1}^K a_k
+              \exp\bigl(-(|s| - c_k)^2 / (2 w^2)\bigr)\Bigr) \in (0, L),
+
+    with the logistic function :math:`\sigma`, fixed centres :math:`c_k` evenly spaced
+    on :math:`[0, s_{\max}]`, width :math:`w = s_{\max}/(K-1)` and trainable
+    :math:`a_k, b`. Whatever is learned, :math:`0 \le \Phi(s)/s \le L`, so a
+    :class:`~pdecore.nets.SymmetricBlock` with :math:`\tau \le 2/(L\|W\|^2)` stays
+    Euclidean-stable (chapter 6). The flux may become nonmonotone (Perona-Malik-like).
+
+    Parameters
+    ----------
+    sector_bound : float
+        :math:`L > 0`.
+    n_basis : int
+        Number :math:`K \ge 2` of radial basis functions.
+    s_max : float
+        Largest centre; beyond it :math:`g` tends to :math:`L\sigma(b)`.
+    init : float
+        Initial value of :math:`g` everywhere, in :math:`(0, L)`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from pdecore.nets import TrainableFlux
+    >>> phi = TrainableFlux(sector_bound=1.0, init=0.5)
+    >>> print(f"{phi(torch.tensor([2.0])).item():.2f}")
+    1.00
+    """
+
+    def __init__(self, sector_bound: float = 1.0, n_basis: int = 16, s_max: float = 3.0,
+                 init: float = 0.5) -> None:
+        super().__init__()
+        self.sector_bound = as_positive(sector_bound, "sector_bound")
+        n_basis = as_int(n_basis, "n_basis", minimum=2)
+        s_max = as_positive(s_max, "s_max")
+        init = as_positive(init, "init")
+        if init >= self.sector_bound:
+            raise ValueError(f"init must be in (0, sector_bound={self.sector_bound}), got {init}")
+        self.register_buffer("centres", torch.linspace(0.0, s_max, n_basis))
+        self.width = s_max / (n_basis - 1)
+        p = init / self.sector_bound
+        self.bias = nn.Parameter(torch.tensor(float(torch.logit(torch.tensor(p)))))
+        self.weights = nn.Parameter(torch.zeros(n_basis))
+
+    def diffusivity(self, s2: torch.Tensor) -> torch.Tensor:
+        r"""Return :math:`g(s^2) = \Phi(s)/s \in (0, L)`."""
+        r = torch.sqrt(s2 + 1e-30)
+        basis = torch.exp(-((r.unsqueeze(-1) - self.centres) ** 2) / (2 * self.width**2))
+        z = self.bias.to(s2.dtype) + basis @ self.weights.to(s2.dtype)
+        return self.sector_bound * torch.sigmoid(z)
+
+    def forward(self, s: torch.Tensor) -> torch.Tensor:
+        r"""Apply :math:`\Phi` elementwise."""
+        return s * self.diffusivity(s * s)
