@@ -50,8 +50,8 @@ def test_can_learn_a_nonmonotone_perona_malik_flux():
         loss = ((phi(s) - target) ** 2).mean()
         loss.backward()
         opt.step()
-        first = first if first is not None else float(loss)
-    assert float(loss) < 0.01 * first
+        first = first if first is not None else loss.item()
+    assert loss.item() < 0.01 * first
     learned = phi(s).detach().numpy()
     assert np.any(np.diff(learned[s.numpy() > 1.5]) < 0)  # decreasing part: nonmonotone
 
