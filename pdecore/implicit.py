@@ -83,6 +83,17 @@ def semi_implicit_matrix_bands(
     return bands
 
 
+def _solve_spd_tridiagonal(diag: np.ndarray, off: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """Solve the SPD tridiagonal system (diagonal, off-diagonal) x = rhs with LAPACK dptsv.
+
+    ``diag`` and ``off`` are overwritten (pass copies if they are needed again).
+    """
+    _, _, x, info = lapack.dptsv(diag, off, rhs, overwrite_d=1, overwrite_e=1)
+    if info != 0:  # pragma: no cover - A is SPD by construction
+        raise np.linalg.LinAlgError(f"dptsv failed with info={info}")
+    return x
+
+
 def semi_implicit_step(
     u: object,
     tau: float,
@@ -161,10 +172,7 @@ def semi_implicit_step(
             diag = np.ones(n)
             diag[:-1] -= w
             diag[1:] -= w
-            _, _, x, info = lapack.dptsv(diag, w, row, overwrite_d=1, overwrite_e=1)
-            if info != 0:  # pragma: no cover - A is SPD by construction
-                raise np.linalg.LinAlgError(f"dptsv failed with info={info}")
-            out[r] = x
+            out[r] = _solve_spd_tridiagonal(diag, w, row)
         else:
             bands = semi_implicit_matrix_bands(row, tau, d, lam, h, 2)
             out[r] = scipy.linalg.solveh_banded(bands, row, check_finite=False)

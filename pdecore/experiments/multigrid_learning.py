@@ -35,6 +35,7 @@ __all__ = [
     "QUICK",
     "learning_data",
     "learning_experiment",
+    "learning_splits",
     "vcycle_errors",
     "vcycles_to_match",
 ]
@@ -117,6 +118,19 @@ def learning_data(
     return LearningData(X=X, y=u[:, None, :], lam=lam, tau=tau)
 
 
+def learning_splits(
+    n: int, n_train: int, n_test: int, seed: int = 0, tau: float = 10.0
+) -> tuple[LearningData, LearningData]:
+    """Training and test data of E4: independent draws (test seed ``seed + 1000``).
+
+    Returns
+    -------
+    train, test : LearningData
+    """
+    return (learning_data(n_train, n, tau=tau, seed=seed),
+            learning_data(n_test, n, tau=tau, seed=seed + 1000))
+
+
 def learning_experiment(
     budgets: Iterable[int] = QUICK["budgets"],
     kinds: Iterable[str] = UNET_KINDS,
@@ -189,8 +203,7 @@ def learning_experiment(
     for kind in kinds:
         if kind not in UNET_KINDS:
             raise ValueError(f"kinds must be from {UNET_KINDS}, got {kind!r}")
-    train = learning_data(n_train, n, tau=tau, seed=seed)
-    test = learning_data(n_test, n, tau=tau, seed=seed + 1000)
+    train, test = learning_splits(n, n_train, n_test, seed, tau)
     X, y = torch.as_tensor(train.X, dtype=dtype), torch.as_tensor(train.y, dtype=dtype)
     Xt, yt = torch.as_tensor(test.X, dtype=dtype), torch.as_tensor(test.y, dtype=dtype)
     rows = []

@@ -19,10 +19,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy.linalg import lapack
 from torch import nn
 
 from .._validation import as_int, as_positive
+from ..implicit import _solve_spd_tridiagonal
 from .activations import FluxActivation
 from .resnet import SymmetricBlock, check_signal_tensor, onednn_guard
 
@@ -111,13 +111,9 @@ class JacobiRNN(nn.Module):
 
 
 def _tridiagonal_solve(diag: np.ndarray, off: np.ndarray, rhs: np.ndarray) -> np.ndarray:
-    """Solve each row's SPD tridiagonal system with LAPACK dptsv."""
-    out = np.empty_like(rhs)
-    for r in range(rhs.shape[0]):
-        _, _, out[r], info = lapack.dptsv(diag[r], off[r], rhs[r])
-        if info != 0:  # pragma: no cover - SPD by construction
-            raise np.linalg.LinAlgError(f"dptsv failed with info={info}")
-    return out
+    """Solve each row's SPD tridiagonal system (the matrices are kept for backward)."""
+    return np.stack([_solve_spd_tridiagonal(d.copy(), e.copy(), b)
+                     for d, e, b in zip(diag, off, rhs, strict=True)])
 
 
 class _SemiImplicitSolve(torch.autograd.Function):
