@@ -19,9 +19,15 @@ PKG_STAMP    := $(BUILD)/pdecore.stamp
 PM_ARGS      ?=
 PM_FLAGS     := --kernel python3 --log-level WARNING --progress-bar
 JB_FLAGS     := -W -n --keep-going
+FMNIST_DIR   := /usr/share/datasets/fashion-mnist
+FMNIST_FILE  := $(FMNIST_DIR)/t10k-labels-idx1-ubyte.gz
+CHROMIUM     ?= /usr/bin/chromium
 
 # Every book page with a kernel in its front matter is a notebook; the others are text.
-NOTEBOOK_MD  := $(shell grep -l '^kernelspec:' book/chapters/*.md)
+# Appendix notebooks (the benchmark page) are executed like chapters, staged in appendix/.
+APPENDIX_MD  := $(shell grep -l '^kernelspec:' book/appendix/*.md)
+APPENDIX     := $(basename $(notdir $(APPENDIX_MD)))
+NOTEBOOK_MD  := $(shell grep -l '^kernelspec:' book/chapters/*.md) $(APPENDIX_MD)
 NAMES        := $(basename $(notdir $(NOTEBOOK_MD)))
 TEXT_PAGES   := $(filter-out $(NOTEBOOK_MD),$(shell find book -type f))
 PKG_SOURCES  := $(shell find pdecore -name '*.py')
@@ -29,7 +35,7 @@ EXECUTED     := $(NAMES:%=$(BUILD)/executed/%.ipynb)
 EXECUTED_Q   := $(NAMES:%=$(BUILD)/test/executed/%.ipynb)
 
 .PHONY: help env book test unit chapters chapters-quick nbval html html-quick lint \
-        clean distclean lock bench data
+        clean distclean lock bench data chromium browser browser-book
 # (chapter-NAME is a pattern rule, so it cannot be .PHONY: Make skips implicit rules
 # for phony targets.)
 
@@ -74,24 +80,37 @@ $(BUILD)/notebooks/%.ipynb: book/chapters/%.md $(ENV_STAMP)
 	@mkdir -p $(@D)
 	@$(BIN)/jupytext --quiet --to ipynb $< -o $(@:.ipynb=.tmp.ipynb) && mv $(@:.ipynb=.tmp.ipynb) $@
 
+$(BUILD)/notebooks/%.ipynb: book/appendix/%.md $(ENV_STAMP)
+	@mkdir -p $(@D)
+	@$(BIN)/jupytext --quiet --to ipynb $< -o $(@:.ipynb=.tmp.ipynb) && mv $(@:.ipynb=.tmp.ipynb) $@
+
+# The benchmark page renders the stored results of `make bench`.
+BENCH_RESULTS := benchmarks/results.json benchmarks/multigrid_results.json benchmarks/benchlib.py
+$(BUILD)/executed/benchmarks.ipynb $(BUILD)/test/executed/benchmarks.ipynb: $(BENCH_RESULTS)
+
 # Write to a temporary file and rename: a killed run leaves nothing that Make trusts.
-$(BUILD)/executed/%.ipynb: $(BUILD)/notebooks/%.ipynb $(PKG_STAMP)
+$(BUILD)/executed/%.ipynb: $(BUILD)/notebooks/%.ipynb $(PKG_STAMP) | $(FMNIST_FILE)
 	@mkdir -p $(@D)
 	@echo "==> Executing chapter $* (default parameters)"
 	@$(BIN)/papermill $< $(@:.ipynb=.tmp.ipynb) --cwd $(@D) $(PM_FLAGS)
 	@mv $(@:.ipynb=.tmp.ipynb) $@
 
-$(BUILD)/test/executed/%.ipynb: $(BUILD)/notebooks/%.ipynb $(PKG_STAMP)
+$(BUILD)/test/executed/%.ipynb: $(BUILD)/notebooks/%.ipynb $(PKG_STAMP) | $(FMNIST_FILE)
 	@mkdir -p $(@D)
 	@echo "==> Executing chapter $* (quick=True)"
 	@$(BIN)/papermill $< $(@:.ipynb=.tmp.ipynb) --cwd $(@D) $(PM_FLAGS) -p quick True
 	@mv $(@:.ipynb=.tmp.ipynb) $@
 
+# The reproduction report reads the other chapters' executed notebooks: it runs after them.
+REPORT := 08_reproduction_report
+$(BUILD)/executed/$(REPORT).ipynb: $(filter-out %/$(REPORT).ipynb,$(EXECUTED))
+$(BUILD)/test/executed/$(REPORT).ipynb: $(filter-out %/$(REPORT).ipynb,$(EXECUTED_Q))
+
 chapters: $(EXECUTED) ## Execute every chapter at its default parameters
 
 chapters-quick: $(EXECUTED_Q) ## Execute every chapter in quick (CI) mode
 
-chapter-%: $(BUILD)/notebooks/%.ipynb $(PKG_STAMP) ## Rerun one chapter: make chapter-01_diffusion PM_ARGS="-p seed 3"
+chapter-%: $(BUILD)/notebooks/%.ipynb $(PKG_STAMP) | $(FMNIST_FILE) ## Rerun one chapter: make chapter-01_diffusion PM_ARGS="-p seed 3"
 	@mkdir -p $(BUILD)/runs
 	@echo "==> Executing chapter $* with: $(or $(PM_ARGS),default parameters)"
 	@$(BIN)/papermill $< $(BUILD)/runs/$*.tmp.ipynb --cwd $(BUILD)/runs $(PM_FLAGS) $(PM_ARGS)
@@ -108,6 +127,7 @@ define stage
 	rm -f $(addprefix $(2)/,$(NOTEBOOK_MD))
 	cp $(1)/*.ipynb $(2)/book/chapters/
 	rm -f $(2)/book/chapters/*.tmp.ipynb
+	$(foreach a,$(APPENDIX),mv $(2)/book/chapters/$(a).ipynb $(2)/book/appendix/;)
 	sed 's/^  execute_notebooks: cache/  execute_notebooks: "off"/' _config.yml > $(2)/_config.yml
 	cp _toc.yml $(2)/_toc.yml
 endef
@@ -136,7 +156,8 @@ lint: $(ENV_STAMP) ## ruff on the package and the tests
 
 unit: $(ENV_STAMP) ## Unit, property and doctest tests of pdecore
 	@echo "==> Unit tests and docstring examples"
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests --doctest-modules pdecore
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests --ignore=tests/browser \
+	  --doctest-modules pdecore
 
 nbval: $(EXECUTED_Q) ## Re-execute the quick notebooks with nbval and compare key numbers
 	@echo "==> nbval: re-executing the quick-mode chapters, comparing tagged outputs"
@@ -144,31 +165,71 @@ nbval: $(EXECUTED_Q) ## Re-execute the quick notebooks with nbval and compare ke
 
 html-quick: $(BUILD)/test/_build/html/index.html ## Build the book from the quick-mode chapters
 
-test: lint unit chapters-quick nbval html-quick ## Set up, unit tests, quick chapters, nbval, book build
+# Every page of a built book opened from disk in headless Chromium with the network off:
+# console errors, images, MathJax, internal links; a screenshot of each page.
+define browser_test
+	@echo "==> Browser test: every page of $(1) in headless Chromium, network off"
+	@echo "    (console errors, images, math, internal links; screenshots in $(2))"
+	BOOK_HTML=$(1) BOOK_SCREENSHOTS=$(2) CHROMIUM=$(CHROMIUM) \
+	  $(BIN)/python -m pytest -q -p no:cacheprovider tests/browser
+endef
+
+browser: $(BUILD)/test/_build/html/index.html $(ENV_STAMP) | $(CHROMIUM) ## Open every page of the quick book offline in Chromium; screenshots in _build/test/screenshots
+	$(call browser_test,$(BUILD)/test/_build/html,$(BUILD)/test/screenshots)
+
+browser-book: $(BUILD)/html/index.html $(ENV_STAMP) | $(CHROMIUM) ## The same for the full book (_build/html); screenshots in _build/screenshots
+	$(call browser_test,$(BUILD)/html,$(BUILD)/screenshots)
+
+test: lint unit chapters-quick nbval html-quick browser ## Set up, unit tests, quick chapters, nbval, book build, browser test
 	@echo "==> make test: all stages passed"
 
 # --- data ------------------------------------------------------------------------
 
-FMNIST_DIR := /usr/share/datasets/fashion-mnist
+# Chapter 7 reads Fashion-MNIST from Debian's package. Chapter runs depend on one of its
+# files (order-only: installing it never makes a chapter rerun); `make data` installs it.
+data: $(FMNIST_FILE) ## Install Fashion-MNIST (Debian package dataset-fashion-mnist; needs root)
+	@echo "==> Fashion-MNIST is installed in $(FMNIST_DIR)"
 
-data: ## Install Fashion-MNIST (Debian package dataset-fashion-mnist; needs root)
-	@if [ -f $(FMNIST_DIR)/t10k-labels-idx1-ubyte.gz ]; then \
-	  echo "==> Fashion-MNIST is installed in $(FMNIST_DIR)"; \
-	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  echo "==> Installing Fashion-MNIST (apt-get install dataset-fashion-mnist)"; \
+$(FMNIST_FILE):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "==> Installing Fashion-MNIST (apt-get install dataset-fashion-mnist, ~30 MB)"; \
 	  apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1 || \
 	  { apt-get update -q >/dev/null && apt-get install -y -q dataset-fashion-mnist >/dev/null; }; \
 	else \
-	  echo "error: Fashion-MNIST is missing; run as root: apt-get update && apt-get install -y dataset-fashion-mnist"; \
+	  echo "error: chapter 7 needs Fashion-MNIST in $(FMNIST_DIR)."; \
+	  echo "       Install it as root:  apt-get update && apt-get install -y dataset-fashion-mnist"; \
+	  echo "       (or run make as root, which installs it)"; \
+	  exit 1; \
+	fi
+
+# The browser test drives Debian's Chromium (Playwright's own browsers are never
+# downloaded); `make chromium` installs it as root, or says how.
+chromium: $(CHROMIUM) ## Install Debian's chromium for the browser test (needs root)
+	@echo "==> Chromium: $(CHROMIUM)"
+
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "==> Installing Chromium (apt-get install chromium, ~100 MB)"; \
+	  apt-get install -y -q chromium >/dev/null 2>&1 || \
+	  { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; \
+	else \
+	  echo "error: the browser test needs Chromium at $(CHROMIUM)."; \
+	  echo "       Install it as root:  apt-get update && apt-get install -y chromium"; \
+	  echo "       (or pass CHROMIUM=/path/to/chromium)"; \
 	  exit 1; \
 	fi
 
 # --- benchmarks --------------------------------------------------------------------
 
-bench: $(ENV_STAMP) ## Time the kernels against numpy/scipy alternatives, print ratios
-	@echo "==> Benchmarks (interleaved repeats, median; ratio < 1: pdecore faster)"
-	$(BIN)/python benchmarks/bench.py
-	$(BIN)/python benchmarks/bench_multigrid.py
+# Kernels vs numpy/torch/scipy, FED/FSI vs explicit, training throughput, multigrid vs
+# pyamg; rewrites benchmarks/*.json, which the benchmark appendix renders (~3-5 min on 2
+# cores). BENCH_ARGS=--quick: a smoke run of seconds that writes to a temporary folder.
+BENCH_ARGS ?=
+
+bench: $(ENV_STAMP) ## Time pdecore against numpy/torch/scipy/pyamg, print ratios (BENCH_ARGS=--quick)
+	@echo "==> Benchmarks (interleaved repeats, median; ratio = pdecore / other, < 1: pdecore faster)"
+	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/bench_multigrid.py $(BENCH_ARGS)
 
 # --- cleaning ----------------------------------------------------------------------
 

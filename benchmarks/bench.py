@@ -1,96 +1,298 @@
-"""Benchmarks of the numerical kernels against what a user would pick instead.
+"""Benchmarks of the kernels against what a user would pick instead.
 
-Run with ``make bench``. Each pair is timed side by side in this process (interleaved
-repeats, median), and the script prints the ratio ``pdecore / alternative``; a ratio
-below 1 means pdecore is faster. Results go to ``benchmarks/results.json`` (written to a
-temporary file, then renamed).
+Run with ``make bench`` (``--quick`` for a smoke run of a few seconds). Each pair is timed
+side by side in this process (interleaved repeats, median), and the script prints the
+ratio ``pdecore time / alternative time``: below 1 pdecore is faster.
+
+1. Kernels, N = 256 ... 1e6 (log-spaced), ns per grid point, float64 unless noted:
+   ``pdecore.explicit_step`` (Perona-Malik, preallocated output) against a numpy
+   one-liner with temporaries, against the same step as torch ``conv1d`` /
+   ``conv_transpose1d`` in float64 and in float32 (oneDNN switched off around the call
+   by ``pdecore.nets.resnet.onednn_guard``; float32 *with* oneDNN is timed too, to show
+   the trap); ``pdecore.semi_implicit_step`` against the step a scipy user writes (numpy
+   bands, ``scipy.linalg.solve_banded``); and the memory-bandwidth floor, a measured
+   ``np.copyto`` of the same N float64 values.
+2. FED and FSI (``pdecore.fed_evolution``, ``pdecore.fsi_evolution``) against plain
+   explicit steps at the stability limit to the same diffusion time T: errors against a
+   fine explicit reference (step ``tau_max / 10``); the FED/FSI run is the one with the
+   fewest steps among a geometric list of cycle counts whose error is at most the
+   explicit error. Printed: steps and the time ratio. Fewer sizes (it is slow).
+3. Training throughput, forward + backward + SGD step, float32, fixed torch threads:
+   ``SymmetricBlock(C, hidden=2C)`` against ``StandardBlock(C, hidden=C)``, the same
+   number of parameters (``2 C^2 k`` each, but the symmetric block then does twice the
+   multiplications), ``depth`` blocks, samples per second; and ``SymmetricBlock(C,
+   hidden=C)``, the same width and multiplications with half the parameters.
+
+Results go to ``benchmarks/results.json`` (written to a temporary file, then renamed)
+with the machine (platform, CPU count, load average, versions, date). The multigrid
+race against pyamg is ``bench_multigrid.py``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import math
 import os
-import platform
-import statistics
-import tempfile
-import time
+import sys
 from pathlib import Path
 
 import numpy as np
 import scipy.linalg
+import torch
+import torch.nn.functional as F
+from benchlib import default_out, interleaved, machine_info, write_json
+from torch import nn
 
 import pdecore
+from pdecore.experiments.acceleration import acceleration_experiment, matched_speedup
+from pdecore.nets import StandardBlock, SymmetricBlock
+from pdecore.nets.resnet import onednn_guard
+from pdecore.train import count_parameters
+
+SIZES = [256, 1024, 4096, 16384, 65536, 262144, 1_000_000]
+TAU, LAM = 0.25, 1.0
+STENCIL = [-1.0, 1.0]
 
 
-def interleaved(funcs: dict, repeats: int, number: int) -> dict[str, float]:
-    """Median seconds per call of each function, the functions timed in turn."""
-    times = {name: [] for name in funcs}
-    for f in funcs.values():  # warm-up
-        f()
-    for _ in range(repeats):
-        for name, f in funcs.items():
-            t0 = time.perf_counter()
-            for _ in range(number):
-                f()
-            times[name].append((time.perf_counter() - t0) / number)
-    return {name: statistics.median(t) for name, t in times.items()}
+# --- 1. kernels -------------------------------------------------------------------------
 
 
-def naive_explicit(u, tau, lam):
-    """Take an explicit step the way a one-liner would: temporaries everywhere."""
+def numpy_one_liner(u, tau=TAU, lam=LAM):
+    """Take the explicit Perona-Malik step as a one-liner would: temporaries everywhere."""
     d = np.diff(u)
     flux = d / (1 + d**2 / lam**2)
     return u + tau * (np.concatenate([flux, [0.0]]) - np.concatenate([[0.0], flux]))
 
 
-def banded_system(u, tau, lam):
-    """Return the same tridiagonal matrix in solve_banded's (1, 1) storage."""
-    upper = pdecore.semi_implicit_matrix_bands(u, tau, "perona_malik", lam)
+def torch_step(u, w, tau=TAU, lam=LAM):
+    """Take the same step with conv1d / conv_transpose1d (u: (1, 1, N), w: the stencil)."""
+    s = F.conv1d(u, w)
+    return u - tau * F.conv_transpose1d(s / (1 + s * s / lam**2), w)
+
+
+def torch_step_guarded(u, w):
+    """Call ``torch_step`` with oneDNN off for float32 on the CPU (pdecore's guard)."""
+    with onednn_guard(u):
+        return torch_step(u, w)
+
+
+def scipy_banded_step(u, tau, lam=LAM):
+    """Take the semi-implicit step as a scipy user writes it: numpy bands, solve_banded."""
+    d = np.diff(u)
+    g = 1.0 / (1.0 + d * d / lam**2)
     ab = np.zeros((3, u.size))
-    ab[0], ab[1] = upper[0], upper[1]
-    ab[2, :-1] = upper[0, 1:]
-    return ab
+    ab[0, 1:] = -tau * g
+    ab[1] = 1.0
+    ab[1, :-1] += tau * g
+    ab[1, 1:] += tau * g
+    ab[2, :-1] = -tau * g
+    return scipy.linalg.solve_banded((1, 1), ab, u, check_finite=False)
 
 
-def main() -> None:
-    """Run every pair at every size and write the results file."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 4096, 65536, 1_000_000])
-    parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--out", default=str(Path(__file__).with_name("results.json")))
-    args = parser.parse_args()
+def kernel_times(n, repeats, number, rng):
+    """Time the kernels of one size N (median seconds per call)."""
+    u = rng.standard_normal(n)
+    out = np.empty_like(u)
+    t64 = torch.from_numpy(u).view(1, 1, -1)
+    t32 = t64.float()
+    w64 = torch.tensor(STENCIL, dtype=torch.float64).view(1, 1, -1)
+    w32 = w64.float()
+    with torch.no_grad():
+        np.testing.assert_allclose(torch_step(t64, w64).flatten().numpy(),
+                                   pdecore.explicit_step(u, TAU, lam=LAM), atol=1e-12)
+        np.testing.assert_allclose(scipy_banded_step(u, 10.0),
+                                   pdecore.semi_implicit_step(u, 10.0, lam=LAM), atol=1e-9)
+        return interleaved({
+            "explicit_step": lambda: pdecore.explicit_step(u, TAU, lam=LAM, out=out),
+            "numpy_one_liner": lambda: numpy_one_liner(u),
+            "torch_f64": lambda: torch_step(t64, w64),
+            "torch_f32": lambda: torch_step_guarded(t32, w32),
+            "torch_f32_onednn": lambda: torch_step(t32, w32),
+            "semi_implicit_step": lambda: pdecore.semi_implicit_step(u, 10.0, lam=LAM),
+            "scipy_banded_step": lambda: scipy_banded_step(u, 10.0),
+            "memory_copy": lambda: np.copyto(out, u),
+        }, repeats, number)
+
+
+def kernels(sizes, repeats, points_per_timing):
+    """Time every kernel pair at every size, in ns per grid point."""
     rng = np.random.default_rng(0)
     rows = []
-    for n in args.sizes:
-        u = rng.standard_normal(n)
-        out = np.empty_like(u)
-        number = max(1, 2_000_000 // n)
-        ab = banded_system(u, 10.0, 1.0)
-        t = interleaved({
-            "explicit_step": lambda u=u, out=out: pdecore.explicit_step(u, 0.25, out=out),
-            "numpy_one_liner": lambda u=u: naive_explicit(u, 0.25, 1.0),
-            "memory_copy": lambda u=u, out=out: np.copyto(out, u),
-            "semi_implicit_step": lambda u=u: pdecore.semi_implicit_step(u, 10.0),
-            "solve_banded": lambda u=u, ab=ab: scipy.linalg.solve_banded(
-                (1, 1), ab, u, check_finite=False),
-        }, args.repeats, number)
-        row = {"n": n, **{k: v / n * 1e9 for k, v in t.items()}}  # ns per point
+    for n in sizes:
+        number = max(1, points_per_timing // n)
+        ns = {k: v / n * 1e9 for k, v in kernel_times(n, repeats, number, rng).items()}
+        rows.append({"n": n, "calls_per_timing": number, "ns_per_point": ns})
+        print(f"N = {n:>9,d} ns/pt: explicit {ns['explicit_step']:6.2f} | one-liner "
+              f"{ns['numpy_one_liner']:6.2f} ({_ratio(ns, 'explicit_step', 'numpy_one_liner')})"
+              f" | torch f64 {ns['torch_f64']:6.2f} ({_ratio(ns, 'explicit_step', 'torch_f64')})"
+              f" | torch f32 {ns['torch_f32']:6.2f} ({_ratio(ns, 'explicit_step', 'torch_f32')};"
+              f" with oneDNN {ns['torch_f32_onednn']:7.2f}) | semi-implicit "
+              f"{ns['semi_implicit_step']:6.2f} / solve_banded step "
+              f"{ns['scipy_banded_step']:6.2f} "
+              f"({_ratio(ns, 'semi_implicit_step', 'scipy_banded_step')})"
+              f" | copy {ns['memory_copy']:5.2f}", flush=True)
+    return rows
+
+
+def _ratio(ns, ours, theirs):
+    return f"ratio {ns[ours] / ns[theirs]:.2f}"
+
+
+# --- 2. FED and FSI at the same error ---------------------------------------------------
+
+
+def acceleration(sizes, lams, T, repeats):
+    """Compare steps and time of FED/FSI with explicit steps at matched error."""
+    cycles = sorted({round(2 ** (k / 2)) for k in range(21)})  # 1 ... 1024
+    rows = []
+    for n in sizes:
+        f = pdecore.add_noise(pdecore.piecewise_constant(n, max(5, n // 200), seed=0), 0.1,
+                              seed=1)
+        tau_max = pdecore.stability_limit(n)
+        for lam in lams:
+            runs = acceleration_experiment(f, [T], "perona_malik", lam, cycles=cycles,
+                                           ref_refine=10)
+            for m in matched_speedup(runs):
+                run = pdecore.fed_evolution if m["scheme"] == "FED" else pdecore.fsi_evolution
+                n_cycles = next(r.cycles for r in runs
+                                if r.scheme == m["scheme"] and r.steps == m["steps"])
+                n_exp = m["explicit_steps"]
+                t = _evolution_times(f, T, lam, n_exp, run, tau_max, n_cycles, repeats)
+                row = {"n": n, "lam": lam, "T": T, "scheme": m["scheme"], "cycles": n_cycles,
+                       "steps": m["steps"], "explicit_steps": n_exp, "rmse": m["rmse"],
+                       "explicit_rmse": m["explicit_rmse"], "matched": m["matched"],
+                       "step_ratio": m["steps"] / n_exp, "seconds": t["accelerated"],
+                       "explicit_seconds": t["explicit"],
+                       "time_ratio": t["accelerated"] / t["explicit"]}
+                rows.append(row)
+                print(f"N = {n:>7,d} lam = {lam:<4g} T = {T:g}: {m['scheme']} {n_cycles:4d} "
+                      f"cycles, {m['steps']:5d} steps (rmse {m['rmse']:.1e}) vs explicit "
+                      f"{n_exp:5d} steps (rmse {m['explicit_rmse']:.1e}"
+                      f"{'' if m['matched'] else ', NOT matched'}): time ratio "
+                      f"{row['time_ratio']:.2f}", flush=True)
+    return rows
+
+
+def _evolution_times(f, T, lam, n_exp, run, tau_max, n_cycles, repeats):
+    return interleaved({
+        "explicit": lambda: pdecore.explicit_evolution(f, T / n_exp, n_exp, "perona_malik",
+                                                       lam),
+        "accelerated": lambda: run(f, T, tau_max, n_cycles, "perona_malik", lam),
+    }, repeats, warmup=0)
+
+
+# --- 3. training throughput --------------------------------------------------------------
+
+
+def training(sizes, channels, depth, points_per_batch, repeats):
+    """Measure samples/s of one SGD step, symmetric vs standard blocks.
+
+    ``symmetric`` (hidden = 2C) and ``standard`` (hidden = C) have the same parameters;
+    ``symmetric_same_width`` (hidden = C) has half of them at the standard block's width.
+    """
+    rows = []
+    for n in sizes:
+        batch = max(1, points_per_batch // n)
+        torch.manual_seed(0)
+        kw = {"dtype": torch.float32}
+        models = {
+            "symmetric": nn.Sequential(*[SymmetricBlock(channels, 3, hidden=2 * channels,
+                                                        tau=0.1, **kw) for _ in range(depth)]),
+            "standard": nn.Sequential(*[StandardBlock(channels, 3, hidden=channels, **kw)
+                                        for _ in range(depth)]),
+            "symmetric_same_width": nn.Sequential(*[
+                SymmetricBlock(channels, 3, hidden=channels, tau=0.1, **kw)
+                for _ in range(depth)]),
+        }
+        params = {k: count_parameters(m) for k, m in models.items()}
+        assert params["symmetric"] == params["standard"] == 2 * params["symmetric_same_width"]
+        x = torch.randn(batch, channels, n)
+        y = torch.randn(batch, channels, n)
+
+        funcs = {k: _train_step(m, x, y) for k, m in models.items()}
+        t = interleaved(funcs, repeats, warmup=2)
+        row = {"n": n, "batch": batch, "channels": channels, "depth": depth,
+               "params": params["symmetric"], "params_by_model": params,
+               "samples_per_s": {k: batch / v for k, v in t.items()},
+               "seconds_per_step": t, "time_ratio": t["symmetric"] / t["standard"],
+               "time_ratio_same_width": t["symmetric_same_width"] / t["standard"]}
         rows.append(row)
-        print(f"N = {n:>9,d}  explicit step {row['explicit_step']:6.2f} ns/pt, "
-              f"one-liner {row['numpy_one_liner']:6.2f} (ratio "
-              f"{row['explicit_step'] / row['numpy_one_liner']:.2f}), copy "
-              f"{row['memory_copy']:5.2f} | semi-implicit step {row['semi_implicit_step']:6.2f}"
-              f", solve_banded alone {row['solve_banded']:6.2f} (ratio "
-              f"{row['semi_implicit_step'] / row['solve_banded']:.2f})")
-    result = {"machine": platform.platform(), "cpus": os.cpu_count(),
-              "numpy": np.__version__, "scipy": scipy.__version__,
-              "unit": "ns per grid point (median)", "rows": rows}
-    path = Path(args.out)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as fh:
-        json.dump(result, fh, indent=1)
-    os.replace(fh.name, path)
-    print(f"wrote {path}")
+        sps = row["samples_per_s"]
+        print(f"N = {n:>7,d} batch {batch:4d}, {depth} blocks, C = {channels}: symmetric "
+              f"(hidden 2C, {params['symmetric']} weights) {sps['symmetric']:8.1f} samples/s, "
+              f"standard (hidden C, {params['standard']}) {sps['standard']:8.1f}: time ratio "
+              f"{row['time_ratio']:.2f}; symmetric at width C ({params['symmetric_same_width']}"
+              f" weights) {sps['symmetric_same_width']:8.1f}: time ratio "
+              f"{row['time_ratio_same_width']:.2f}", flush=True)
+    return rows
+
+
+def _train_step(model, x, y):
+    opt = torch.optim.SGD(model.parameters(), lr=1e-4)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        F.mse_loss(model(x), y).backward()
+        opt.step()
+
+    return step
+
+
+def main(argv=None) -> None:
+    """Parse the arguments, run the three parts, print the ratios and write the JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, few repeats")
+    parser.add_argument("--sizes", type=int, nargs="+", default=SIZES)
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--acc-sizes", type=int, nargs="+", default=[256, 4096, 65536])
+    parser.add_argument("--acc-lams", type=float, nargs="+", default=[0.1, 1.0])
+    parser.add_argument("--acc-T", type=float, default=400.0)
+    parser.add_argument("--train-sizes", type=int, nargs="+", default=[256, 4096, 65536])
+    parser.add_argument("--channels", type=int, default=8)
+    parser.add_argument("--depth", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (fixed)")
+    parser.add_argument("--out", help="results file (default: benchmarks/results.json;"
+                        " with --quick: the same name in a temporary folder)")
+    args = parser.parse_args(argv)
+    args.out = args.out or default_out("results.json", args.quick)
+    points = 2_000_000
+    acc_repeats, train_repeats, train_points = 5, 7, 65536
+    if args.quick:
+        args.sizes, args.repeats, points = [256, 4096, 65536], 3, 200_000
+        args.acc_sizes, args.acc_T, acc_repeats = [256, 1024], 100.0, 3
+        args.train_sizes, train_repeats, train_points = [256, 4096], 3, 8192
+    torch.set_num_threads(args.threads)
+    info = machine_info(torch=torch.__version__, torch_threads=torch.get_num_threads())
+    print(f"{info['platform']}, {info['cpu_count']} CPUs, load average "
+          f"{info['load_average_1min']:.2f} (other jobs share these cores: compare the "
+          f"ratios, measured side by side, rather than absolute times)")
+    print("\n1. Kernels (ns per grid point; ratio = pdecore / alternative)")
+    kernel_rows = kernels(args.sizes, args.repeats, points)
+    print(f"\n2. FED / FSI vs explicit steps at the same error (Perona-Malik, T = {args.acc_T:g})")
+    acc_rows = acceleration(args.acc_sizes, args.acc_lams, args.acc_T, acc_repeats)
+    print(f"\n3. Training throughput (float32, {args.threads} torch thread(s), forward + "
+          "backward + SGD step)")
+    train_rows = training(args.train_sizes, args.channels, args.depth, train_points,
+                          train_repeats)
+    info["load_average_1min_end"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    result = {
+        "machine": info,
+        "quick": args.quick,
+        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        "unit": "ns per grid point (median of interleaved repeats); ratios: pdecore / other",
+        "settings": {"tau": TAU, "lam": LAM, "semi_implicit_tau": 10.0, "repeats": args.repeats,
+                     "points_per_timing": points, "acc_T": args.acc_T,
+                     "acc_ref": "explicit, tau_max / 10", "acc_repeats": acc_repeats,
+                     "train_channels": args.channels, "train_depth": args.depth,
+                     "train_points_per_batch": train_points, "train_repeats": train_repeats},
+        "kernels": kernel_rows,
+        "acceleration": acc_rows,
+        "training": train_rows,
+    }
+    write_json(args.out, result)
+    print(f"wrote {args.out}")
+    if any(not math.isfinite(r["time_ratio"]) for r in acc_rows + train_rows):
+        raise SystemExit("non-finite ratio")
 
 
 if __name__ == "__main__":

@@ -1,19 +1,20 @@
 """Multigrid for the semi-implicit system: convergence factors and a race against pyamg.
 
-Run with ``python benchmarks/bench_multigrid.py`` (about 2-3 minutes on 2 cores;
-``--quick`` for a smoke run).
+Run with ``make bench`` or ``python benchmarks/bench_multigrid.py`` (about 1-2 minutes on
+2 cores, most of it pyamg at N = 1e6; ``--quick`` for a smoke run).
 
 1. Convergence factor per V(2,2) cycle (geometric mean, until the relative residual
    reaches 1e-10 or ``--maxiter`` cycles) at N = 2^8 ... 2^20 and 1e6, for Perona-Malik
    with lam in {0.05, 0.1}, tau = 50, on a noisy piecewise-constant signal:
    operator-dependent vs linear interpolation, damped Jacobi vs red-black Gauss-Seidel.
-2. At N = 1e6: pdecore multigrid (hierarchy setup + solve to relative residual 1e-10,
-   red-black Gauss-Seidel, operator-dependent interpolation) against
-   ``pyamg.smoothed_aggregation_solver`` (setup + solve to the same tolerance; plain
-   V-cycles, its default, and CG-accelerated), on the same matrix, in interleaved
-   repeats, median. Printed: ``pyamg time / pdecore time`` (target >= 10) and both
-   relative residuals, measured with the same scipy.sparse matrix. LAPACK ``dptsv``
-   (a direct tridiagonal solve) is timed alongside as the floor a 1D user also has.
+2. At N = 4096, 65536 and 1e6: pdecore multigrid (hierarchy setup + solve to
+   relative residual 1e-10, red-black Gauss-Seidel, operator-dependent interpolation)
+   against ``pyamg.smoothed_aggregation_solver`` (setup + solve to the same tolerance;
+   plain V-cycles, its default, and CG-accelerated), on the same matrix, in interleaved
+   repeats, median. Printed: ``pdecore time / pyamg time`` (below 1: pdecore faster, as
+   in ``bench.py``) and both relative residuals, measured with the same scipy.sparse
+   matrix. LAPACK ``dptsv`` (a direct tridiagonal solve) is timed alongside as the floor
+   a 1D user also has.
 
 Each solver gets the matrix in its native storage (pdecore: diagonal and off-diagonal;
 pyamg: CSR); building them is not timed. Results go to
@@ -23,20 +24,15 @@ pyamg: CSR); building them is not timed. Results go to
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import statistics
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import pyamg
-import scipy
+from benchlib import default_out, machine_info, write_json
 from scipy.linalg import lapack
 
-import pdecore
 from pdecore.experiments.multigrid_convergence import factor_sweep, semi_implicit_problem
 from pdecore.multigrid import multigrid_hierarchy, multigrid_solve
 
@@ -101,18 +97,13 @@ def race(n: int, lam: float, repeats: int) -> dict:
         "lapack_dptsv": dptsv,
     }
     times: dict[str, list[float]] = {name: [] for name in funcs}
-    for r in range(repeats):
+    for _ in range(repeats):
         for name, func in funcs.items():
             t0 = time.perf_counter()
             x, iterations = func()
             times[name].append(time.perf_counter() - t0)
             residual = float(np.linalg.norm(f - S @ x) / norm_f)
             results[name] = {"iterations": iterations, "relative_residual": residual}
-        print(
-            f"  repeat {r + 1}/{repeats}: "
-            + ", ".join(f"{k} {v[-1]:.3f} s" for k, v in times.items()),
-            flush=True,
-        )
     for name in funcs:
         results[name]["seconds"] = times[name]
         results[name]["median_s"] = statistics.median(times[name])
@@ -125,42 +116,35 @@ def race(n: int, lam: float, repeats: int) -> dict:
         "tol": TOL,
         "repeats": repeats,
         "solvers": results,
-        "ratio_pyamg_over_pdecore": results["pyamg_sa"]["median_s"] / ours,
-        "ratio_pyamg_cg_over_pdecore": results["pyamg_sa_cg"]["median_s"] / ours,
-        "ratio_dptsv_over_pdecore": results["lapack_dptsv"]["median_s"] / ours,
+        # pdecore time / other time: below 1, pdecore is faster (as in bench.py)
+        "ratio_pdecore_over": {
+            name: ours / results[name]["median_s"] for name in funcs if name != "pdecore_multigrid"
+        },
     }
 
 
-def write_json(path: Path, data: dict) -> None:
-    """Write ``data`` to ``path`` atomically (temporary file in the same folder, rename)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(data, fh, indent=1)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
-def main() -> None:
+def main(argv=None) -> None:
     """Parse the arguments, measure, print and write the JSON."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
-        "--sizes", type=int, nargs="+", default=[2**k for k in range(8, 21)] + [1_000_000]
+        "--sizes", type=int, nargs="+",
+        default=[2**k for k in range(8, 21, 2)] + [1_000_000],
     )
     parser.add_argument("--lams", type=float, nargs="+", default=[0.05, 0.1])
     parser.add_argument("--maxiter", type=int, default=20, help="cycles for the factors")
-    parser.add_argument("--race-n", type=int, default=1_000_000)
+    parser.add_argument("--race-sizes", type=int, nargs="+", default=[4096, 65536, 1_000_000])
     parser.add_argument("--race-lam", type=float, default=0.05)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=2,
+                        help="repeats at N >= 1e5 (pyamg takes 5-25 s per solve at 1e6)")
     parser.add_argument("--quick", action="store_true", help="small sizes, one repeat")
-    parser.add_argument("--out", default=str(Path(__file__).with_name("multigrid_results.json")))
-    args = parser.parse_args()
+    parser.add_argument("--out", help="results file (default: benchmarks/multigrid_results.json;"
+                        " with --quick: the same name in a temporary folder)")
+    args = parser.parse_args(argv)
+    args.out = args.out or default_out("multigrid_results.json", args.quick)
     if args.quick:
-        args.sizes, args.race_n, args.repeats = [2**8, 3000, 2**12], 100_000, 1
+        args.sizes, args.race_sizes, args.repeats = [2**8, 3000, 2**12], [4096, 16384], 1
 
+    info = machine_info(pyamg=pyamg.__version__)
     print(
         f"Convergence factor per V(2,2) cycle (cycles in brackets), tau = {TAU}, "
         f"noise sigma = {SIGMA}, Perona-Malik"
@@ -168,38 +152,30 @@ def main() -> None:
     factor_rows = factors(args.sizes, args.lams, args.maxiter)
 
     print(
-        f"\nSolve to relative residual {TOL:g} at N = {args.race_n:,d}, lam = {args.race_lam}"
-        f" (setup + solve, median of {args.repeats} interleaved repeats)"
+        f"\nSolve to relative residual {TOL:g}, lam = {args.race_lam} (setup + solve, median "
+        f"of interleaved repeats); ratio = pdecore time / other time (below 1: pdecore faster)"
     )
-    timing = race(args.race_n, args.race_lam, args.repeats)
-    for name, r in timing["solvers"].items():
-        print(
-            f"  {name:>18}: {r['median_s']:8.3f} s  {r['ns_per_point']:8.1f} ns/pt  "
-            f"iterations {r['iterations']:3d}  relative residual {r['relative_residual']:.2e}"
-        )
-    print(
-        f"  ratio pyamg time / pdecore time: {timing['ratio_pyamg_over_pdecore']:.1f} "
-        f"(target >= 10); with pyamg CG acceleration: "
-        f"{timing['ratio_pyamg_cg_over_pdecore']:.1f}"
-    )
-    print(
-        f"  (a direct tridiagonal solve, LAPACK dptsv, takes "
-        f"{timing['ratio_dptsv_over_pdecore']:.2f} x the pdecore multigrid time)"
-    )
-
+    races = []
+    for n in args.race_sizes:
+        repeats = args.repeats if n >= 100_000 else max(args.repeats, 5)
+        timing = race(n, args.race_lam, repeats)
+        races.append(timing)
+        print(f"N = {n:>9,d} ({repeats} repeats)")
+        for name, r in timing["solvers"].items():
+            ratio = timing["ratio_pdecore_over"].get(name)
+            print(
+                f"  {name:>18}: {r['median_s']:8.4f} s  {r['ns_per_point']:8.1f} ns/pt  "
+                f"iterations {r['iterations']:3d}  relative residual "
+                f"{r['relative_residual']:.2e}"
+                + ("" if ratio is None else f"  ratio {ratio:.3f} ({1 / ratio:.1f}x)"),
+                flush=True,
+            )
+    info["load_average_1min_end"] = machine_info()["load_average_1min"]
     write_json(
         Path(args.out),
         {
-            "machine": {
-                "python": platform.python_version(),
-                "platform": platform.platform(),
-                "processor": platform.processor(),
-                "cpu_count": os.cpu_count(),
-                "numpy": np.__version__,
-                "scipy": scipy.__version__,
-                "pyamg": pyamg.__version__,
-                "pdecore": pdecore.__version__,
-            },
+            "machine": info,
+            "quick": args.quick,
             "problem": {
                 "matrix": "I + tau D^T G D, Perona-Malik, noisy piecewise-constant signal",
                 "tau": TAU,
@@ -208,7 +184,7 @@ def main() -> None:
                 "tol": TOL,
             },
             "factors": factor_rows,
-            "race": timing,
+            "race": races,
         },
     )
     print(f"\nwrote {args.out}")

@@ -15,14 +15,25 @@ FED: varying step sizes                :mod:`pdecore.fed`                 3
 FSI: extrapolating skip connection     :mod:`pdecore.fsi`                 3
 semi-implicit scheme (banded solve)    :mod:`pdecore.implicit`            4
 multigrid V/W-cycles = U-net           :mod:`pdecore.multigrid`           5
-test signals (real scan line, noise)   :mod:`pdecore.signals`             1
+test signals (real scan line, noise)   :mod:`pdecore.signals`             1, 6
 figure helpers                         :mod:`pdecore.plotting`            all
 =====================================  =================================  =======
 """
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import data, diffusivities, explicit, fed, fsi, implicit, multigrid, operators, signals
+from . import (
+    data,
+    diffusivities,
+    explicit,
+    fed,
+    fsi,
+    implicit,
+    multigrid,
+    operators,
+    report,
+    signals,
+)
 from .diffusivities import (
     DIFFUSIVITIES,
     diffusivity,
@@ -58,7 +69,7 @@ from .operators import (
     operator_norm_squared,
     stability_limit,
 )
-from .signals import add_noise, piecewise_constant, scanline
+from .signals import add_noise, piecewise_constant, piecewise_linear, scanline
 
 try:
     __version__ = version("pdecore")
@@ -106,7 +117,9 @@ __all__ = [
     "operator_norm_squared",
     "operators",
     "piecewise_constant",
+    "piecewise_linear",
     "potential",
+    "report",
     "scanline",
     "semi_implicit_jacobi",
     "semi_implicit_matrix_bands",

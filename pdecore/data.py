@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = [
+    "CLASS_NAMES",
     "FASHION_MNIST_DIR",
     "FASHION_MNIST_INSTALL",
     "load_cifar10",
@@ -34,6 +35,14 @@ __all__ = [
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 #: The command that installs them.
 FASHION_MNIST_INSTALL = "apt-get update && apt-get install -y dataset-fashion-mnist"
+
+#: Class names by data set, indexed by label.
+CLASS_NAMES = {
+    "fashion_mnist": ("T-shirt/top", "trouser", "pullover", "dress", "coat", "sandal",
+                      "shirt", "sneaker", "bag", "ankle boot"),
+    "cifar10": ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
+                "ship", "truck"),
+}
 
 _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
@@ -80,7 +89,10 @@ def read_idx(path: str | os.PathLike, *, expected_ndim: int | None = None) -> np
             raw = fh.read()
     except (OSError, EOFError) as exc:  # gzip: truncated stream or not gzip at all
         raise ValueError(f"{path}: cannot decompress ({exc}); the file is corrupted") from None
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
+    if len(raw) < 4:  # e.g. an empty file: there is no magic number to complain about
+        raise ValueError(f"{path}: {len(raw)} bytes, shorter than an IDX header; the file is "
+                         "truncated or corrupted")
+    if raw[0] != 0 or raw[1] != 0:
         raise ValueError(f"{path}: not an IDX file (bad magic number {raw[:4].hex()})")
     code, ndim = raw[2], raw[3]
     if code not in _IDX_DTYPES:

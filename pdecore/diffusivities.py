@@ -193,6 +193,7 @@ class Diffusivity:
     formula: str = ""
 
 
+#: The registry: each name maps to its :class:`Diffusivity` (g, flux derivative, potential).
 DIFFUSIVITIES: dict[str, Diffusivity] = {
     d.name: d
     for d in [

@@ -210,7 +210,7 @@ class Evolution:
     ----------
     u : ndarray
         The final state after ``n_steps`` steps.
-    states : ndarray, shape (n_saved, *u.shape)
+    states : ndarray, shape ``(n_saved, *u.shape)``
         Saved states, the initial one first and the final one last.
     steps : ndarray of int, shape (n_saved,)
         Step index of each saved state.

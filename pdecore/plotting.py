@@ -18,11 +18,17 @@ __all__ = [
     "draw_unrolled_rnn",
     "draw_vcycle_unet",
     "plot_amplification",
+    "plot_block_gains",
+    "plot_classification",
     "plot_convergence_factors",
+    "plot_denoising_examples",
+    "plot_denoising_results",
     "plot_error_vs_steps",
     "plot_evolution",
     "plot_fixed_point",
+    "plot_image_samples",
     "plot_fluxes",
+    "plot_learned_fluxes",
     "plot_learning",
     "plot_monitors",
     "plot_norm_trajectories",
@@ -590,5 +596,264 @@ def plot_learning(rows, vcycle_rmse=None):
     ax2.set(xlabel="epoch", ylabel="test RMSE", title="training curves")
     ax1.legend()
     ax2.legend(fontsize=6.5)
+    fig.tight_layout()
+    return fig
+
+
+def plot_image_samples(images, labels, dataset: str = "fashion_mnist", *, ncols: int = 8):
+    """Show a grid of images with their class names.
+
+    Parameters
+    ----------
+    images : (n, c, H, W) array in [0, 1]
+    labels : (n,) int array
+    dataset : {"fashion_mnist", "cifar10"}
+        Selects the class names.
+    ncols : int
+        Images per row.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    from .data import CLASS_NAMES
+
+    names = CLASS_NAMES.get(dataset)
+    images = np.asarray(images)
+    n = len(images)
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(1.1 * ncols, 1.25 * nrows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, img, lab in zip(axes.flat, images, labels, strict=False):
+        pic = img[0] if img.shape[0] == 1 else np.moveaxis(img, 0, -1)
+        ax.imshow(pic, cmap="gray_r" if img.shape[0] == 1 else None, vmin=0, vmax=1)
+        ax.set_title(names[int(lab)] if names else str(int(lab)), fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_classification(rows, *, smooth: int = 50):
+    """Plot E5: test accuracy against parameters, training curves, accuracy under noise.
+
+    Parameters
+    ----------
+    rows : list of pdecore.experiments.classification.ClassifierRow
+    smooth : int
+        Width of the running mean over mini-batch losses in the training curves.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    from .experiments.classification import FAMILY_LABELS
+
+    fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(11.0, 3.4))
+    families = list(dict.fromkeys(r.family for r in rows))
+    widest = max(r.width for r in rows)
+    for i, family in enumerate(families):
+        sel = sorted((r for r in rows if r.family == family), key=lambda r: r.params)
+        label = FAMILY_LABELS.get(family, family)
+        ax1.semilogx([r.params for r in sel], [100 * r.test_accuracy for r in sel], "o-",
+                     color=f"C{i}", label=label)
+        for r in sel:
+            if r.width == widest:
+                loss = np.asarray(r.history.batch_loss)
+                k = max(1, min(smooth, loss.size))
+                curve = np.convolve(loss, np.ones(k) / k, mode="valid")
+                ax2.plot(np.arange(k, loss.size + 1), curve, color=f"C{i}",
+                         label=f"{label} ({r.params} params)")
+                sigmas = [0.0, *sorted(r.noise_accuracy)]
+                acc = [r.test_accuracy, *(r.noise_accuracy[s] for s in sorted(r.noise_accuracy))]
+                ax3.plot(sigmas, 100 * np.asarray(acc), "o-", color=f"C{i}", label=label)
+    from matplotlib.ticker import NullFormatter
+
+    ax1.xaxis.set_minor_formatter(NullFormatter())  # minor labels overlap on one decade
+    ax1.set(xlabel="trainable parameters", ylabel="test accuracy (%)",
+            title="accuracy against size")
+    ax2.set(xlabel="mini-batch", ylabel="training loss (cross entropy)",
+            title=f"training curves (width {widest})")
+    ax3.set(xlabel=r"input noise $\sigma$ (pixel values in [0, 1])",
+            ylabel="test accuracy (%)", title=f"robustness (width {widest})")
+    ax1.legend()
+    ax2.legend(fontsize=6.5)
+    fig.tight_layout()
+    return fig
+
+
+def plot_block_gains(gains):
+    """Plot per-block norm ratios and perturbation gains of trained classifiers.
+
+    Parameters
+    ----------
+    gains : mapping of str to (norm_ratio, gain)
+        Label -> the two arrays of
+        :func:`pdecore.experiments.classification.block_gains`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9.5, 3.2))
+    for i, (label, (ratio, gain)) in enumerate(gains.items()):
+        blocks = np.arange(1, len(ratio) + 1)
+        ax1.plot(blocks, ratio, "o-", color=f"C{i}", label=label)
+        ax2.plot(blocks, gain, "o-", color=f"C{i}", label=label)
+    for ax in (ax1, ax2):
+        ax.axhline(1.0, color="0.4", linewidth=0.8, linestyle="--")
+        ax.set_xlabel("residual block $k$")
+    ax1.set(ylabel=r"$\|F_k(u_k)\| \,/\, \|u_k\|$", title="feature norm growth")
+    ax2.set(ylabel=r"$\|F_k(u_k+\delta) - F_k(u_k)\| \,/\, \|\delta\|$",
+            title="perturbation gain")
+    ax1.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def _family_colour(family: str) -> str:
+    return {"trainable": "C0", "perona_malik": "C1", "standard": "C3"}.get(family, "0.55")
+
+
+_FAMILY_LABELS = {"trainable": "learned flux", "charbonnier": "Charbonnier", "relu": "ReLU",
+                  "perona_malik": "Perona-Malik", "standard": "standard ResNet"}
+
+
+def plot_denoising_results(summary, baselines=None):
+    """Plot E6: test RMSE per network family, and the largest per-block norm ratio.
+
+    Parameters
+    ----------
+    summary : list of pdecore.experiments.denoising.FamilySummary
+        Bars show the mean over the runs, dots the single runs.
+    baselines : list of pdecore.experiments.denoising.Baseline, optional
+        Oracle-tuned classical diffusions, drawn as horizontal lines.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9.5, 3.4),
+                                   gridspec_kw={"width_ratios": [1.6, 1]})
+    x = np.arange(len(summary))
+    names = [_FAMILY_LABELS.get(s.family, s.family) for s in summary]
+    colours = [_family_colour(s.family) for s in summary]
+    ax1.bar(x, [s.rmse for s in summary], color=colours, alpha=0.8)
+    for i, s in enumerate(summary):
+        ax1.plot(np.full(len(s.rmse_runs), i), s.rmse_runs, "k.", markersize=4)
+    for j, b in enumerate(baselines or []):
+        name = _FAMILY_LABELS.get(b.diffusivity, b.diffusivity)
+        ax1.axhline(b.test_rmse, color=("0.3", "C1", "C2")[j % 3], linestyle=(":", "--")[j % 2],
+                    linewidth=1.0, label=f"tuned {name} diffusion")
+    values = [s.rmse for s in summary] + [r for s in summary for r in s.rmse_runs]
+    values += [b.test_rmse for b in baselines or []]
+    ax1.set_ylim(0.8 * min(values), 1.3 * max(values))  # room for the legend on top
+    ax1.set_xticks(x, names, rotation=25, ha="right")
+    ax1.set(ylabel="test RMSE", title="denoising error at equal parameters")
+    if baselines:
+        ax1.legend(loc="upper left")
+    ax2.bar(x, [s.norm_ratio for s in summary], color=colours, alpha=0.8)
+    ax2.axhline(1.0, color="k", linewidth=0.8, linestyle="--", label="ratio 1")
+    ax2.set_xticks(x, names, rotation=25, ha="right")
+    ax2.set(ylabel=r"largest $\|u^{k+1}\| / \|u^k\|$", title="norm check, all blocks")
+    ax2.legend(loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def plot_learned_fluxes(net, ranges, reference_lam: float | None = None):
+    r"""Plot the fluxes :math:`\Phi_k(s)` and diffusivities :math:`g_k` of a diffusion net.
+
+    Each curve is solid on block :math:`k`'s active range ``ranges[k]`` (where its inputs
+    lie) and faint beyond; the flux is drawn bold where it decreases.
+
+    Parameters
+    ----------
+    net : pdecore.nets.DiffusionNet
+    ranges : sequence of float
+        Active range per block (:func:`pdecore.experiments.denoising.activation_ranges`).
+    reference_lam : float, optional
+        Contrast of a Perona-Malik flux drawn for comparison (dashed).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import copy
+
+    import matplotlib.pyplot as plt
+    import torch
+
+    fig, (ax_phi, ax_g) = plt.subplots(1, 2, figsize=(9.5, 3.4))
+    s_end = 1.2 * max(ranges)
+    for k, (phi, r) in enumerate(zip(net.fluxes(), ranges, strict=True)):
+        s = torch.linspace(0.0, s_end, 600, dtype=torch.float64, requires_grad=True)
+        module = copy.deepcopy(phi).to(torch.float64)
+        values = module(s)
+        (slope,) = torch.autograd.grad(values.sum(), s)
+        s_np, v = s.detach().numpy(), values.detach().numpy()
+        g = v[1:] / s_np[1:]
+        inside = s_np <= r
+        colour = f"C{k % 10}"
+        ax_phi.plot(s_np[inside], v[inside], color=colour, label=f"block {k + 1}")
+        ax_phi.plot(s_np[~inside], v[~inside], color=colour, alpha=0.25)
+        back = np.where(inside & (slope.numpy() < 0), v, np.nan)
+        ax_phi.plot(s_np, back, color=colour, linewidth=3.5, alpha=0.5)
+        ax_g.plot(s_np[1:][inside[1:]], g[inside[1:]], color=colour, label=f"block {k + 1}")
+        ax_g.plot(s_np[1:][~inside[1:]], g[~inside[1:]], color=colour, alpha=0.25)
+    if reference_lam is not None:
+        s_np = np.linspace(0.0, s_end, 600)
+        ax_phi.plot(s_np, flux("perona_malik", s_np, reference_lam), "k--", linewidth=1,
+                    label=rf"Perona-Malik, $\lambda$ = {reference_lam:.2g}")
+        ax_g.plot(s_np, diffusivity("perona_malik", s_np**2, reference_lam), "k--",
+                  linewidth=1, label="Perona-Malik")
+    ax_phi.set(xlabel="$s$ (filter response)", ylabel=r"$\Phi_k(s)$",
+               title=r"learned fluxes (bold: $\Phi_k' < 0$)")
+    ax_g.set(xlabel="$|s|$ (filter response)", ylabel=r"$g_k(s^2) = \Phi_k(s)/s$",
+             title="learned diffusivities", ylim=(0, 1.05))
+    ax_phi.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_denoising_examples(data, nets, indices):
+    """Plot noisy test signals, the clean signals and the outputs of some networks.
+
+    Parameters
+    ----------
+    data : pdecore.experiments.denoising.DenoisingData
+    nets : mapping of str to torch.nn.Module
+        Label -> network (``(batch, 1, N)`` in and out).
+    indices : sequence of int
+        Test signals to show, one panel each.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+    import torch
+
+    fig, axes = plt.subplots(1, len(indices), figsize=(4.75 * len(indices), 3.4),
+                             squeeze=False)
+    for ax, i in zip(axes[0], indices, strict=True):
+        x = np.arange(data.X.shape[-1])
+        ax.plot(x, data.X[i, 0], ".", color="0.65", markersize=3, label="noisy input")
+        ax.plot(x, data.y[i, 0], color="k", linewidth=1, label="clean signal")
+        for j, (label, net) in enumerate(nets.items()):
+            dtype = next(net.parameters()).dtype
+            with torch.no_grad():
+                out = net(torch.as_tensor(data.X[i : i + 1], dtype=dtype))[0, 0].numpy()
+            ax.plot(x, out, color=f"C{[0, 1, 3, 2, 4][j % 5]}", label=label)
+        ax.set(xlabel="grid point $i$", ylabel="grey value",
+               title=f"test signal {i} (piecewise {data.kind[i]})")
+    axes[0][0].legend(fontsize=7)
     fig.tight_layout()
     return fig

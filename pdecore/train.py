@@ -50,12 +50,15 @@ class History:
     train_accuracy, val_accuracy : list of float
         Fraction of correct class predictions, only for ``loss="cross_entropy"`` (empty
         otherwise, and ``val_accuracy`` also without ``val``).
+    batch_loss : list of float
+        Loss of every mini-batch in training order (the fine-grained training curve).
     """
 
     train_loss: list[float] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
     train_accuracy: list[float] = field(default_factory=list)
     val_accuracy: list[float] = field(default_factory=list)
+    batch_loss: list[float] = field(default_factory=list)
 
     @property
     def epochs(self) -> int:
@@ -297,7 +300,7 @@ def fit(
     val : (inputs, targets), optional
         Validation set, scored after every epoch.
     progress : bool
-        Show a tqdm progress bar over the epochs.
+        Show tqdm progress bars over the epochs and over the batches of each epoch.
     threads : int, optional
         Torch intra-op threads during the fit (restored afterwards).
 
@@ -364,7 +367,7 @@ def fit(
         optimizer = torch.optim.Adam(model.parameters(), lr=lr)
         epoch_iter = range(epochs)
         if progress:
-            from tqdm.auto import tqdm
+            from tqdm.std import tqdm  # text bars: no ipywidgets needed in notebooks
 
             epoch_iter = tqdm(epoch_iter, desc="epochs", unit="epoch")
         n = X.shape[0]
@@ -372,7 +375,10 @@ def fit(
             model.train()
             order = torch.randperm(n, generator=generator)
             total, correct = 0.0, 0
-            for start in range(0, n, batch_size):
+            starts = range(0, n, batch_size)
+            if progress:
+                starts = tqdm(starts, desc="batches", unit="batch", leave=False)
+            for start in starts:
                 idx = order[start : start + batch_size]
                 xb, yb = X[idx].to(device), y[idx].to(device)
                 optimizer.zero_grad(set_to_none=True)
@@ -380,7 +386,9 @@ def fit(
                 batch_loss = loss_fn(out, yb)
                 batch_loss.backward()
                 optimizer.step()
-                total += float(batch_loss.detach()) * idx.numel()
+                value = float(batch_loss.detach())
+                history.batch_loss.append(value)
+                total += value * idx.numel()
                 if classify:
                     correct += int((out.detach().argmax(dim=1) == yb).sum())
             history.train_loss.append(total / n)

@@ -102,3 +102,60 @@ def test_piecewise_constant_bad_jump_count():
         pdecore.piecewise_constant(10, -1)
     with pytest.raises(ValueError, match="^batch must be >= 1"):
         pdecore.piecewise_constant(10, 2, batch=0)
+
+
+# --- piecewise-linear signals -------------------------------------------------------
+
+
+def kinks(f, tol=1e-12):
+    """Indices where the slope changes: nonzero second differences (interior points)."""
+    return np.nonzero(np.abs(np.diff(f, 2)) > tol)[0] + 1
+
+
+@pytest.mark.parametrize("n, n_kinks", [(100, 3), (50, 0), (20, 18), (2, 0), (3, 1), (1000, 40)])
+def test_piecewise_linear_kinks_and_range(n, n_kinks):
+    f = pdecore.piecewise_linear(n, n_kinks, seed=5)
+    assert f.shape == (n,)
+    assert f.dtype == np.float64
+    assert len(kinks(f)) == n_kinks
+    assert 0.0 <= f.min() and f.max() <= 1.0
+
+
+def test_piecewise_linear_is_continuous_and_linear_between_kinks():
+    f = pdecore.piecewise_linear(200, 6, seed=3)
+    knots = np.r_[0, kinks(f), 199]
+    for a, b in zip(knots[:-1], knots[1:], strict=True):
+        # a straight line through the two end values, checked independently of np.interp
+        line = f[a] + (f[b] - f[a]) * (np.arange(a, b + 1) - a) / (b - a)
+        assert_allclose(f[a : b + 1], line, rtol=0, atol=1e-14)
+    # neighbouring segments share their end point, so the lines above join continuously
+
+
+def test_piecewise_linear_without_kinks_is_a_line():
+    f = pdecore.piecewise_linear(30, 0, seed=7)
+    assert_allclose(np.diff(f, 2), 0.0, atol=1e-14)
+    assert f[0] != f[-1]
+
+
+def test_piecewise_linear_batch_and_seed():
+    f = pdecore.piecewise_linear(64, 4, batch=6, seed=2)
+    assert f.shape == (6, 64)
+    assert all(len(kinks(row)) == 4 for row in f)
+    assert len({row.tobytes() for row in f}) == 6
+    assert 0.0 <= f.min() and f.max() <= 1.0
+    assert pdecore.piecewise_linear(64, 4, batch=1).shape == (1, 64)
+    assert_array_equal(pdecore.piecewise_linear(80, 5, seed=9),
+                       pdecore.piecewise_linear(80, 5, seed=9))
+    assert not np.array_equal(pdecore.piecewise_linear(80, 5, seed=9),
+                              pdecore.piecewise_linear(80, 5, seed=10))
+
+
+def test_piecewise_linear_bad_kink_count():
+    with pytest.raises(ValueError, match=r"^n_kinks must be <= n - 2 = 8"):
+        pdecore.piecewise_linear(10, 9)
+    with pytest.raises(ValueError, match="^n_kinks must be >= 0"):
+        pdecore.piecewise_linear(10, -1)
+    with pytest.raises(ValueError, match="^n must be >= 2"):
+        pdecore.piecewise_linear(1, 0)
+    with pytest.raises(TypeError, match="^batch must be an integer"):
+        pdecore.piecewise_linear(10, 2, batch=2.0)

@@ -175,6 +175,7 @@ VALID_CALLS = {
     "maxmin_limit": {},
     "add_noise": {"f": U, "sigma": 0.1},
     "piecewise_constant": {"n": 8},
+    "piecewise_linear": {"n": 8},
     "scanline": {},
     "fed_step_sizes": {"n": 4, "tau_max": 0.5},
     "fed_cycle_length": {"T": 2.0, "tau_max": 0.5},
@@ -263,6 +264,10 @@ SCALAR_ARGS = {
     ("piecewise_constant", "n_jumps"): ("int", 0),
     ("piecewise_constant", "seed"): ("int", 0),
     ("piecewise_constant", "batch"): ("int", 1, "optional"),
+    ("piecewise_linear", "n"): ("int", 2),
+    ("piecewise_linear", "n_kinks"): ("int", 0),
+    ("piecewise_linear", "seed"): ("int", 0),
+    ("piecewise_linear", "batch"): ("int", 1, "optional"),
     ("scanline", "row"): ("int", 0),
     ("scanline", "step"): ("int", 1),
     ("fed_step_sizes", "n"): ("int", 1),
@@ -412,7 +417,9 @@ class TestScalarArguments:
         getattr(pdecore, func)(**{**VALID_CALLS[func], arg: np.array(0.5)})
         getattr(pdecore, func)(**{**VALID_CALLS[func], arg: np.int64(1)})
 
-    @pytest.mark.parametrize("func", ["derivative_matrix", "stability_limit", "piecewise_constant"])
+    @pytest.mark.parametrize(
+        "func", ["derivative_matrix", "stability_limit", "piecewise_constant", "piecewise_linear"]
+    )
     def test_numpy_integers_are_accepted(self, func):
         getattr(pdecore, func)(**{**VALID_CALLS[func], "n": np.int64(8)})
 

@@ -112,9 +112,15 @@ def matched_speedup(rows: list[AccelerationRow]) -> list[dict]:
         ``rmse``, ``speedup`` (explicit steps / steps) and ``matched`` (False when no run
         reached the explicit error; then the most accurate run is reported).
     """
+    bad = [type(r).__name__ for r in rows if not isinstance(r, AccelerationRow)]
+    if bad:
+        raise TypeError(f"rows must hold AccelerationRow (see acceleration_experiment), "
+                        f"got {bad[0]}")
     out = []
     for T in dict.fromkeys(r.T for r in rows):
-        exp = next(r for r in rows if r.T == T and r.scheme == "explicit")
+        exp = next((r for r in rows if r.T == T and r.scheme == "explicit"), None)
+        if exp is None:
+            raise ValueError(f"rows hold no explicit run for T={T}")
         for scheme in ("FED", "FSI"):
             runs = sorted((r for r in rows if r.T == T and r.scheme == scheme),
                           key=lambda r: r.steps)

@@ -127,6 +127,7 @@ def learning_splits(
     -------
     train, test : LearningData
     """
+    n_train, n_test = as_int(n_train, "n_train"), as_int(n_test, "n_test")
     return (learning_data(n_train, n, tau=tau, seed=seed),
             learning_data(n_test, n, tau=tau, seed=seed + 1000))
 
@@ -250,6 +251,9 @@ def vcycle_errors(
     ndarray, shape (max_cycles + 1,)
         RMSE over all test points after each number of cycles.
     """
+    if not isinstance(data, LearningData):
+        raise TypeError(f"data must be a LearningData (see learning_data), got "
+                        f"{type(data).__name__}")
     max_cycles = as_int(max_cycles, "max_cycles", minimum=0)
     f, u = data.X[:, 0], data.y[:, 0]
     sq = np.zeros(max_cycles + 1)

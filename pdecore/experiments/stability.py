@@ -94,6 +94,11 @@ def deep_network(
 @torch.no_grad()
 def norm_trajectory(net: nn.Sequential, u: torch.Tensor) -> np.ndarray:
     r"""Return :math:`\|u^k\|_2 / \|u^0\|_2` after each block, shape ``(depth + 1, batch)``."""
+    if not isinstance(net, nn.Sequential):
+        raise TypeError(f"net must be a torch.nn.Sequential of blocks, got {type(net).__name__}")
+    if not isinstance(u, torch.Tensor) or not u.is_floating_point():
+        got = f"dtype {u.dtype}" if isinstance(u, torch.Tensor) else type(u).__name__
+        raise TypeError(f"u must be a floating-point torch.Tensor (batch, channels, N), got {got}")
     norms = [u.flatten(1).norm(dim=1)]
     for block in net:
         u = block(u)
@@ -144,7 +149,8 @@ def stability_experiment(
     -------
     list of StabilityResult
     """
-    gen = torch.Generator().manual_seed(seed)
+    batch, channels = as_int(batch, "batch"), as_int(channels, "channels")
+    gen = torch.Generator().manual_seed(as_int(seed, "seed", minimum=0))
     u = torch.randn(batch, channels, n, generator=gen, dtype=torch.float64) * lam
     configs = [(a, k, f) for a in activations for f in tau_factors for k in kinds]
     if progress:
@@ -166,6 +172,10 @@ def block_matrix(block: nn.Module, n: int) -> np.ndarray:
     activation the result is meaningless. Used to measure the worst-case amplification
     :math:`\|I - \tau W^\top W\|_2` exactly.
     """
+    if not isinstance(block, nn.Module) or not hasattr(block, "channels"):
+        raise TypeError(f"block must be a residual block of pdecore.nets (with .channels), "
+                        f"got {type(block).__name__}")
+    n = as_int(n, "n", minimum=getattr(block, "kernel_size", 1))
     c = block.channels
     basis = torch.eye(c * n, dtype=torch.float64).view(c * n, c, n)
     return block(basis).reshape(c * n, c * n).T.numpy()

@@ -4,7 +4,10 @@ In the residual block of chapter 2 (:ref:`ch-explicit`) the flux of the diffusio
 is the activation. :class:`FluxActivation` evaluates the diffusivities of
 :data:`pdecore.DIFFUSIVITIES` in torch; the tests check it against the numpy registry,
 so the two cannot drift apart. Every registered flux satisfies the sector condition
-:math:`0 \le \Phi(s)/s \le 1` (``sector_bound = 1``).
+:math:`0 \le \Phi(s)/s \le 1` (``sector_bound = 1``). So do :class:`SectorReLU`, the
+ReLU :math:`\max(s, 0)`, a monotone activation of the same sector, and
+:class:`TrainableFlux`, a learned flux :math:`s\,g(s^2)` with :math:`g \in (0, L)` by
+construction (chapter 6, :ref:`ch-learned-activations`).
 """
 
 from __future__ import annotations
@@ -17,7 +20,13 @@ from torch import nn
 from .._validation import as_int, as_positive
 from ..diffusivities import ALIASES, DIFFUSIVITIES, WEICKERT_C
 
-__all__ = ["FluxActivation", "TORCH_DIFFUSIVITIES", "TrainableFlux", "as_activation"]
+__all__ = [
+    "FluxActivation",
+    "SectorReLU",
+    "TORCH_DIFFUSIVITIES",
+    "TrainableFlux",
+    "as_activation",
+]
 
 
 def _weickert(s2: torch.Tensor, lam: float) -> torch.Tensor:
@@ -38,6 +47,13 @@ TORCH_DIFFUSIVITIES: dict[str, Callable[[torch.Tensor, float], torch.Tensor]] = 
     "charbonnier": lambda s2, lam: torch.rsqrt(1.0 + s2 / lam**2),
     "weickert": _weickert,
 }
+
+
+def _check_input(s: object) -> None:
+    """Raise ``TypeError`` unless ``s`` is a floating-point tensor (any shape)."""
+    if not isinstance(s, torch.Tensor) or not s.is_floating_point():
+        got = f"dtype {s.dtype}" if isinstance(s, torch.Tensor) else type(s).__name__
+        raise TypeError(f"s must be a floating-point torch.Tensor, got {got}")
 
 
 class FluxActivation(nn.Module):
@@ -86,6 +102,7 @@ class FluxActivation(nn.Module):
 
     def forward(self, s: torch.Tensor) -> torch.Tensor:
         r"""Apply :math:`\Phi` elementwise."""
+        _check_input(s)
         return self._g(s * s, self.lam) * s
 
     def extra_repr(self) -> str:
@@ -93,15 +110,75 @@ class FluxActivation(nn.Module):
         return f"name={self.name!r}, lam={self.lam}"
 
 
+class SectorReLU(nn.Module):
+    r"""The ReLU :math:`\Phi(s) = \max(s, 0)` as a flux of the sector :math:`[0, 1]`.
+
+    :math:`\Phi(s)/s` is 1 for :math:`s > 0` and 0 for :math:`s < 0`, so the sector
+    condition :math:`0 \le \Phi(s)/s \le L` holds with ``sector_bound`` :math:`L = 1`
+    and a :class:`~pdecore.nets.SymmetricBlock` with :math:`\tau \le 2/\|W\|_2^2` is
+    Euclidean-stable. Unlike the diffusion fluxes it is monotone but not odd: it is not
+    of the form :math:`s\,g(s^2)`.
+
+    Attributes
+    ----------
+    sector_bound : float
+        :math:`L = 1`.
+
+    See Also
+    --------
+    FluxActivation : the fluxes of the diffusion models.
+
+    Notes
+    -----
+    The monotone ReLU-type baseline of chapter 6 (:ref:`ch-learned-activations`).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from pdecore.nets import SectorReLU
+    >>> print(SectorReLU()(torch.tensor([-2.0, 0.0, 3.0])).tolist())
+    [0.0, 0.0, 3.0]
+    """
+
+    sector_bound = 1.0
+
+    def forward(self, s: torch.Tensor) -> torch.Tensor:
+        r"""Apply :math:`\max(s, 0)` elementwise."""
+        _check_input(s)
+        return torch.relu(s)
+
+
+#: Activation names that are not diffusivities, for :func:`as_activation`.
+OTHER_ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": SectorReLU}
+
+
 def as_activation(activation: str | nn.Module, lam: float = 1.0) -> nn.Module:
-    """Turn a flux name into a :class:`FluxActivation`; pass a module through."""
+    """Turn an activation name into a module; pass a module through.
+
+    Diffusivity names give a :class:`FluxActivation` with contrast ``lam``; ``"relu"``
+    gives a :class:`SectorReLU` (``lam`` is ignored).
+
+    Raises
+    ------
+    TypeError
+        If ``activation`` is neither a string nor a :class:`torch.nn.Module`.
+    ValueError
+        If the name is unknown (the message lists the diffusivity names).
+    """
     if isinstance(activation, nn.Module):
         return activation
     if isinstance(activation, str):
+        if activation in OTHER_ACTIVATIONS:
+            return OTHER_ACTIVATIONS[activation]()
+        if ALIASES.get(activation, activation) not in TORCH_DIFFUSIVITIES:
+            raise ValueError(
+                f"unknown activation {activation!r}; choose a diffusivity from "
+                f"{sorted(DIFFUSIVITIES)} or one of {sorted(OTHER_ACTIVATIONS)}"
+            )
         return FluxActivation(activation, lam)
     raise TypeError(
-        "activation must be a flux name such as 'perona_malik' or a torch.nn.Module, "
-        f"got {type(activation).__name__}"
+        "activation must be a flux name such as 'perona_malik', 'relu', or a "
+        f"torch.nn.Module, got {type(activation).__name__}"
     )
 
 
@@ -109,25 +186,36 @@ class TrainableFlux(nn.Module):
     r"""A trainable flux that satisfies the sector condition by construction.
 
     .. math:: \Phi(s) = s\, g(s^2), \qquad
-              g = L\,\sigma\Bigl(b + \sum_{k=1}^K a_k
-              \exp\bigl(-(|s| - c_k)^2 / (2 w^2)\bigr)\Bigr) \in (0, L),
+              g = L\,\sigma\Bigl(b + \sum_{k=1}^K a_k\, \beta_k(|s|)\Bigr) \in (0, L),
 
     with the logistic function :math:`\sigma`, fixed centres :math:`c_k` evenly spaced
-    on :math:`[0, s_{\max}]`, width :math:`w = s_{\max}/(K-1)` and trainable
-    :math:`a_k, b`. Whatever is learned, :math:`0 \le \Phi(s)/s \le L`, so a
+    on :math:`[0, s_{\max}]` with spacing :math:`w = s_{\max}/(K-1)`, trainable
+    :math:`a_k, b`, and the basis functions
+
+    - ``"gaussian"``: :math:`\beta_k(r) = \exp\bigl(-(r - c_k)^2 / (2 w^2)\bigr)`
+      (smooth);
+    - ``"hat"``: :math:`\beta_k(r) = \max(0, 1 - |r - c_k|/w)`, so that
+      :math:`b + \sum_k a_k \beta_k` is the piecewise-linear interpolant of the values
+      :math:`b + a_k` at the centres (zero beyond :math:`s_{\max} + w`); only two basis
+      functions are nonzero at any :math:`r`, which makes it several times cheaper.
+
+    Whatever is learned, :math:`0 \le \Phi(s)/s \le L`, so a
     :class:`~pdecore.nets.SymmetricBlock` with :math:`\tau \le 2/(L\|W\|^2)` stays
-    Euclidean-stable (chapter 6). The flux may become nonmonotone (Perona-Malik-like).
+    Euclidean-stable (chapter 6, :ref:`ch-learned-activations`). The flux may become
+    nonmonotone (Perona-Malik-like).
 
     Parameters
     ----------
     sector_bound : float
         :math:`L > 0`.
     n_basis : int
-        Number :math:`K \ge 2` of radial basis functions.
+        Number :math:`K \ge 2` of basis functions.
     s_max : float
         Largest centre; beyond it :math:`g` tends to :math:`L\sigma(b)`.
     init : float
         Initial value of :math:`g` everywhere, in :math:`(0, L)`.
+    basis : {"gaussian", "hat"}
+        The basis functions :math:`\beta_k`.
 
     Examples
     --------
@@ -138,8 +226,10 @@ class TrainableFlux(nn.Module):
     1.00
     """
 
+    BASES = ("gaussian", "hat")
+
     def __init__(self, sector_bound: float = 1.0, n_basis: int = 16, s_max: float = 3.0,
-                 init: float = 0.5) -> None:
+                 init: float = 0.5, basis: str = "gaussian") -> None:
         super().__init__()
         self.sector_bound = as_positive(sector_bound, "sector_bound")
         n_basis = as_int(n_basis, "n_basis", minimum=2)
@@ -147,19 +237,45 @@ class TrainableFlux(nn.Module):
         init = as_positive(init, "init")
         if init >= self.sector_bound:
             raise ValueError(f"init must be in (0, sector_bound={self.sector_bound}), got {init}")
+        if basis not in self.BASES:
+            raise ValueError(f"basis must be one of {self.BASES}, got {basis!r}")
+        self.basis = basis
         self.register_buffer("centres", torch.linspace(0.0, s_max, n_basis))
         self.width = s_max / (n_basis - 1)
         p = init / self.sector_bound
         self.bias = nn.Parameter(torch.tensor(float(torch.logit(torch.tensor(p)))))
         self.weights = nn.Parameter(torch.zeros(n_basis))
 
+    def _expansion(self, r: torch.Tensor) -> torch.Tensor:
+        r""":math:`\sum_k a_k \beta_k(r)` for ``r >= 0``."""
+        weights = self.weights.to(r.dtype)
+        if self.basis == "hat":
+            n = weights.numel()
+            x = (r / self.width).clamp(max=n)  # beyond the last hat: both weights are 0
+            # NaN would become an invalid index; index 0 instead, and NaN propagates via frac
+            i = torch.nan_to_num(torch.floor(x), nan=0.0).detach()
+            frac = x - i
+            padded = torch.cat([weights, weights.new_zeros(2)])
+            i = i.long()
+            return padded[i] * (1.0 - frac) + padded[i + 1] * frac
+        centres = self.centres.to(r.dtype)
+        basis = torch.exp(-((r.unsqueeze(-1) - centres) ** 2) / (2 * self.width**2))
+        return basis @ weights
+
     def diffusivity(self, s2: torch.Tensor) -> torch.Tensor:
         r"""Return :math:`g(s^2) = \Phi(s)/s \in (0, L)`."""
         r = torch.sqrt(s2 + 1e-30)
-        basis = torch.exp(-((r.unsqueeze(-1) - self.centres) ** 2) / (2 * self.width**2))
-        z = self.bias.to(s2.dtype) + basis @ self.weights.to(s2.dtype)
-        return self.sector_bound * torch.sigmoid(z)
+        return self.sector_bound * torch.sigmoid(self.bias.to(s2.dtype) + self._expansion(r))
 
     def forward(self, s: torch.Tensor) -> torch.Tensor:
         r"""Apply :math:`\Phi` elementwise."""
+        _check_input(s)
+        if self.basis == "hat":  # |s| directly: no square root of s^2 in the graph
+            z = self.bias.to(s.dtype) + self._expansion(s.abs())
+            return s * (self.sector_bound * torch.sigmoid(z))
         return s * self.diffusivity(s * s)
+
+    def extra_repr(self) -> str:
+        """Describe the module in ``repr``."""
+        return (f"sector_bound={self.sector_bound}, n_basis={self.centres.numel()}, "
+                f"s_max={float(self.centres[-1]):g}, basis={self.basis!r}")

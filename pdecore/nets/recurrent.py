@@ -98,7 +98,7 @@ class JacobiRNN(nn.Module):
 
     def forward(self, u: torch.Tensor) -> torch.Tensor:
         """Run the sweeps on ``u`` of shape ``(batch, 1, N)``."""
-        check_signal_tensor(u, 1, self.block.kernel_size)
+        check_signal_tensor(u, 1, self.block.kernel_size, dtype=self.block.weight.dtype)
         w, tau = self.block.weight, self.block.tau
         with onednn_guard(u):
             g = self.block.activation.diffusivity(F.conv1d(u, w, self.block.bias) ** 2)
@@ -112,6 +112,8 @@ class JacobiRNN(nn.Module):
 
 def _tridiagonal_solve(diag: np.ndarray, off: np.ndarray, rhs: np.ndarray) -> np.ndarray:
     """Solve each row's SPD tridiagonal system (the matrices are kept for backward)."""
+    if rhs.shape[0] == 0:  # an empty batch: nothing to solve
+        return np.empty_like(rhs)
     return np.stack([_solve_spd_tridiagonal(d.copy(), e.copy(), b)
                      for d, e, b in zip(diag, off, rhs, strict=True)])
 
@@ -169,6 +171,10 @@ def semi_implicit_solve(
     :math:`\bar u = A^{-1}\bar x` and, with :math:`w = \tau g`,
     :math:`\bar w_i = -(D\bar u)_i (D x)_i`.
     """
+    for name, t in (("u", u), ("g", g)):
+        if not isinstance(t, torch.Tensor) or not t.is_floating_point():
+            got = f"dtype {t.dtype}" if isinstance(t, torch.Tensor) else type(t).__name__
+            raise TypeError(f"{name} must be a floating-point torch.Tensor, got {got}")
     if u.ndim != 2 or g.shape != (u.shape[0], u.shape[1] - 1):
         raise ValueError(
             f"u must be (B, N) and g (B, N - 1); got u {tuple(u.shape)}, g {tuple(g.shape)}"

@@ -37,8 +37,14 @@ __all__ = [
 ]
 
 
-def check_signal_tensor(u: object, channels: int, min_length: int, name: str = "u") -> None:
-    """Raise a clear error unless ``u`` is a float tensor of shape ``(B, channels, N)``."""
+def check_signal_tensor(u: object, channels: int, min_length: int, name: str = "u", *,
+                        dtype: torch.dtype | None = None) -> None:
+    """Raise a clear error unless ``u`` is a float tensor of shape ``(B, channels, N)``.
+
+    With ``dtype`` (the module's weights), a tensor of another floating dtype is refused
+    with a ``TypeError`` that says how to convert, instead of torch's
+    ``RuntimeError: expected scalar type ...`` from inside the convolution.
+    """
     if not isinstance(u, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor of shape (batch, channels, N), "
                         f"got {type(u).__name__}")
@@ -48,6 +54,9 @@ def check_signal_tensor(u: object, channels: int, min_length: int, name: str = "
         raise ValueError(f"{name} must have shape (batch, {channels}, N), got {tuple(u.shape)}")
     if u.shape[-1] < min_length:
         raise ValueError(f"{name} needs at least {min_length} grid points, got {u.shape[-1]}")
+    if dtype is not None and u.dtype != dtype:
+        raise TypeError(f"{name} has dtype {u.dtype} but the module's weights are {dtype}; "
+                        f"convert one of them: {name}.to({dtype}) or module.to({u.dtype})")
 
 
 def onednn_guard(u: torch.Tensor) -> contextlib.AbstractContextManager:
@@ -56,6 +65,8 @@ def onednn_guard(u: torch.Tensor) -> contextlib.AbstractContextManager:
     oneDNN's float32 ``conv1d`` on long signals was measured 15-100x slower than float64
     on these machines; without it torch uses its native kernel. 2D layers keep oneDNN.
     """
+    if not isinstance(u, torch.Tensor):
+        raise TypeError(f"u must be a torch.Tensor, got {type(u).__name__}")
     if u.device.type == "cpu" and u.dtype == torch.float32:
         return _onednn_off()
     return contextlib.nullcontext()
@@ -99,6 +110,10 @@ def operator_norm(weight: torch.Tensor, n: int, iters: int = 2000, seed: int = 0
     >>> print(f"{operator_norm(w, 200) ** 2:.6f}")  # 4 sin^2(199 pi / 400)
     3.999753
     """
+    if not isinstance(weight, torch.Tensor):
+        raise TypeError(f"weight must be a torch.Tensor, got {type(weight).__name__}")
+    if weight.ndim != 3:
+        raise ValueError(f"weight must have shape (C_out, C_in, k), got {tuple(weight.shape)}")
     n = as_int(n, "n", minimum=weight.shape[-1])
     w = weight.detach().to(device="cpu", dtype=torch.float64)
     c_in = w.shape[1]
@@ -124,12 +139,14 @@ class SymmetricBlock(nn.Module):
 
     One trainable weight :math:`W` serves as ``conv1d`` and, transposed, as
     ``conv_transpose1d``: :math:`C^2 k` weights instead of the :math:`2 C^2 k` of a
-    :class:`StandardBlock`.
+    :class:`StandardBlock` (:math:`C H k` against :math:`2 C H k` with ``hidden``
+    :math:`= H` channels inside the block).
 
     Parameters
     ----------
     channels : int
-        Channels :math:`C` of the input; :math:`W` maps :math:`C \to C`.
+        Channels :math:`C` of the input; :math:`W` maps :math:`C \to C` (or
+        :math:`C \to H` with ``hidden``).
     kernel_size : int
         Kernel size :math:`k`.
     activation : str or torch.nn.Module
@@ -140,6 +157,9 @@ class SymmetricBlock(nn.Module):
         Step size :math:`\tau`.
     bias : bool
         Add a trainable bias :math:`b` inside the activation.
+    hidden : int, optional
+        Channels :math:`H` of :math:`W u` (default: ``channels``); ``weight`` has shape
+        ``(H, C, k)``.
 
     Notes
     -----
@@ -171,20 +191,22 @@ class SymmetricBlock(nn.Module):
         tau: float = 0.25,
         bias: bool = False,
         *,
+        hidden: int | None = None,
         dtype: torch.dtype | None = None,
         device: torch.device | str | None = None,
     ) -> None:
         super().__init__()
         self.channels = as_int(channels, "channels")
         self.kernel_size = as_int(kernel_size, "kernel_size")
+        self.hidden = self.channels if hidden is None else as_int(hidden, "hidden")
         self.activation = as_activation(activation, lam)
         self.tau = as_positive(tau, "tau")
         kw = {"dtype": dtype, "device": device}
         scale = (self.channels * self.kernel_size) ** -0.5
         self.weight = nn.Parameter(
-            scale * torch.randn(self.channels, self.channels, self.kernel_size, **kw)
+            scale * torch.randn(self.hidden, self.channels, self.kernel_size, **kw)
         )
-        self.bias = nn.Parameter(torch.zeros(self.channels, **kw)) if bias else None
+        self.bias = nn.Parameter(torch.zeros(self.hidden, **kw)) if bias else None
 
     @classmethod
     def from_scheme(
@@ -212,7 +234,7 @@ class SymmetricBlock(nn.Module):
 
         ``tau`` overrides the block's step size (FED uses one block with many).
         """
-        check_signal_tensor(u, self.channels, self.kernel_size)
+        check_signal_tensor(u, self.channels, self.kernel_size, dtype=self.weight.dtype)
         step = self.tau if tau is None else tau
         with onednn_guard(u):
             s = F.conv1d(u, self.weight, self.bias)
@@ -230,14 +252,18 @@ class StandardBlock(nn.Module):
     r"""Standard residual block :math:`u \mapsto u + W_2\,\Phi(W_1 u + b_1) + b_2`.
 
     Two independent weights: ``weight1`` (``conv1d``) and ``weight2``
-    (``conv_transpose1d``), :math:`2 C^2 k` parameters; no stability guarantee.
+    (``conv_transpose1d``), :math:`2 C^2 k` parameters (:math:`2 C H k` with ``hidden``
+    :math:`= H`); no stability guarantee.
 
     Parameters
     ----------
     channels, kernel_size, activation, lam
         As in :class:`SymmetricBlock`.
     bias : bool
-        Trainable biases :math:`b_1` and :math:`b_2`.
+        Trainable biases :math:`b_1` (``hidden`` entries) and :math:`b_2` (``channels``).
+    hidden : int, optional
+        Channels :math:`H` between the two convolutions (default: ``channels``); both
+        weights have shape ``(H, C, k)``.
 
     See Also
     --------
@@ -252,19 +278,22 @@ class StandardBlock(nn.Module):
         lam: float = 1.0,
         bias: bool = False,
         *,
+        hidden: int | None = None,
         dtype: torch.dtype | None = None,
         device: torch.device | str | None = None,
     ) -> None:
         super().__init__()
         self.channels = as_int(channels, "channels")
         self.kernel_size = as_int(kernel_size, "kernel_size")
+        self.hidden = self.channels if hidden is None else as_int(hidden, "hidden")
         self.activation = as_activation(activation, lam)
         kw = {"dtype": dtype, "device": device}
-        scale = (self.channels * self.kernel_size) ** -0.5
-        shape = (self.channels, self.channels, self.kernel_size)
-        self.weight1 = nn.Parameter(scale * torch.randn(*shape, **kw))
-        self.weight2 = nn.Parameter(scale * torch.randn(*shape, **kw))
-        self.bias1 = nn.Parameter(torch.zeros(self.channels, **kw)) if bias else None
+        shape = (self.hidden, self.channels, self.kernel_size)
+        self.weight1 = nn.Parameter(
+            (self.channels * self.kernel_size) ** -0.5 * torch.randn(*shape, **kw))
+        self.weight2 = nn.Parameter(
+            (self.hidden * self.kernel_size) ** -0.5 * torch.randn(*shape, **kw))
+        self.bias1 = nn.Parameter(torch.zeros(self.hidden, **kw)) if bias else None
         self.bias2 = nn.Parameter(torch.zeros(self.channels, **kw)) if bias else None
 
     @classmethod
@@ -291,7 +320,7 @@ class StandardBlock(nn.Module):
 
     def forward(self, u: torch.Tensor) -> torch.Tensor:
         """Apply the block to ``u`` of shape ``(batch, channels, N)``."""
-        check_signal_tensor(u, self.channels, self.kernel_size)
+        check_signal_tensor(u, self.channels, self.kernel_size, dtype=self.weight1.dtype)
         with onednn_guard(u):
             s = self.activation(F.conv1d(u, self.weight1, self.bias1))
             out = u + F.conv_transpose1d(s, self.weight2)

@@ -35,7 +35,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .._validation import as_int
-from ..multigrid import SMOOTHERS, Level
+from ..multigrid import SMOOTHERS, Level, _as_omega
 from .resnet import check_signal_tensor, onednn_guard
 
 __all__ = ["MultigridUNet", "StandardUNet", "UNET_KINDS", "VCycleUNet", "unet_with_budget"]
@@ -132,7 +132,7 @@ class VCycleUNet(nn.Module):
         self.sizes = [level.n for level in hierarchy]
         self.pre, self.post = as_int(pre, "pre", minimum=0), as_int(post, "post", minimum=0)
         self.gamma = as_int(gamma, "gamma")
-        self.smoother, self.omega = smoother, float(omega)
+        self.smoother, self.omega = smoother, _as_omega(omega)
 
     def _smooth(self, lw: _LevelWeights, x: torch.Tensor, b: torch.Tensor, sweeps: int,
                 reverse: bool) -> torch.Tensor:
@@ -162,8 +162,14 @@ class VCycleUNet(nn.Module):
 
     def forward(self, b: torch.Tensor, x0: torch.Tensor | None = None) -> torch.Tensor:
         """One cycle for right-hand sides ``b`` of shape ``(..., N)`` from ``x0`` (zero)."""
-        if not isinstance(b, torch.Tensor) or b.shape[-1] != self.sizes[0]:
-            raise ValueError(f"b must be a tensor with last dimension {self.sizes[0]}")
+        if not isinstance(b, torch.Tensor):
+            raise TypeError(f"b must be a torch.Tensor of shape (..., {self.sizes[0]}), "
+                            f"got {type(b).__name__}")
+        if not b.is_floating_point():
+            raise TypeError(f"b must be a floating-point tensor, got dtype {b.dtype}")
+        if b.ndim == 0 or b.shape[-1] != self.sizes[0]:
+            raise ValueError(f"b must be a tensor with last dimension {self.sizes[0]}, "
+                             f"got shape {tuple(b.shape)}")
         x = torch.zeros_like(b) if x0 is None else x0
         return self._cycle(0, x, b)
 
@@ -271,7 +277,8 @@ class _LearnedUNet(nn.Module):
         The output is ``x[:, :1] + head(U(lift(x)))``: channel 0 (the signal) is passed
         through, the network learns the change.
         """
-        check_signal_tensor(x, self.in_channels, self.min_length, name="x")
+        check_signal_tensor(x, self.in_channels, self.min_length, name="x",
+                            dtype=self.head.weight.dtype)
         with onednn_guard(x):
             return x[:, :1] + self.head(self._level(0, self.lift(x)))
 
@@ -282,7 +289,7 @@ class MultigridUNet(_LearnedUNet):
     On level :math:`\ell` (length :math:`n_\ell`, :math:`n_{\ell+1} = \lceil n_\ell/2\rceil`)
 
     .. math::
-        x &\leftarrow S_\ell^{\mathrm{pre}}(x), \qquad
+        x \leftarrow S_\ell^{\mathrm{pre}}(x), \qquad
         x \leftarrow x + c_\ell R_\ell^\top\, U_{\ell+1}(R_\ell x), \qquad
         x \leftarrow S_\ell^{\mathrm{post}}(x),
 

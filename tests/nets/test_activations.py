@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 import pdecore
-from pdecore.nets import TORCH_DIFFUSIVITIES, FluxActivation, as_activation
+from pdecore.nets import TORCH_DIFFUSIVITIES, FluxActivation, SectorReLU, as_activation
 
 NAMES = sorted(pdecore.DIFFUSIVITIES)
 LAMS = [0.05, 0.7, 1.0, 3.0]
@@ -196,3 +196,46 @@ def test_as_activation_rejects_other_types(bad):
 def test_as_activation_unknown_name():
     with pytest.raises(ValueError, match="unknown"):
         as_activation("nope")
+
+
+# --- SectorReLU: a monotone flux of the same sector -----------------------------------
+
+
+def test_sector_relu_values_and_sector():
+    phi = SectorReLU()
+    s = torch.from_numpy(s_grid(1.0))
+    expected = np.maximum(s.numpy(), 0.0)
+    np.testing.assert_array_equal(phi(s).numpy(), expected)
+    nonzero = s[s != 0]
+    ratio = phi(nonzero) / nonzero
+    assert set(np.unique(ratio.numpy())) == {0.0, 1.0}
+    assert phi.sector_bound == 1.0
+    assert phi(torch.zeros(1)).item() == 0.0
+    assert phi(torch.ones(1, dtype=torch.float32)).dtype == torch.float32
+
+
+def test_as_activation_relu():
+    act = as_activation("relu")
+    assert isinstance(act, SectorReLU)
+    assert as_activation("relu", lam=5.0)(torch.tensor([-1.0, 2.0])).tolist() == [0.0, 2.0]
+
+
+def test_unknown_activation_lists_the_choices():
+    with pytest.raises(ValueError, match="unknown activation 'tanh'") as info:
+        as_activation("tanh")
+    assert "'relu'" in str(info.value) and "'perona_malik'" in str(info.value)
+
+
+def test_relu_block_is_non_expansive_at_the_bound():
+    from pdecore.nets import SymmetricBlock
+
+    rng = np.random.default_rng(4)
+    block = SymmetricBlock(2, 3, "relu", dtype=torch.float64)
+    with torch.no_grad():
+        block.weight.copy_(torch.from_numpy(rng.standard_normal((2, 2, 3))))
+    block.tau = block.stability_bound(30)
+    u = torch.from_numpy(rng.standard_normal((8, 2, 30)))
+    for _ in range(20):
+        new = block(u).detach()
+        assert torch.all(new.flatten(1).norm(dim=1) <= u.flatten(1).norm(dim=1) * (1 + 1e-12))
+        u = new

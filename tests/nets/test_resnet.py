@@ -380,3 +380,51 @@ def test_stability_bound_needs_a_sector_bound():
     block = SymmetricBlock(1, 3, torch.nn.Tanh(), dtype=torch.float64)
     with pytest.raises(ValueError, match="sector_bound"):
         block.stability_bound(10)
+
+
+# --- hidden channels ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("channels", "hidden", "k"), [(1, 4, 3), (2, 5, 2), (3, 1, 3)])
+def test_hidden_channels_parameter_counts(channels, hidden, k):
+    sym = SymmetricBlock(channels, k, hidden=hidden, bias=True)
+    std = StandardBlock(channels, k, hidden=hidden, bias=True)
+    assert sym.weight.shape == (hidden, channels, k)
+    assert std.weight1.shape == std.weight2.shape == (hidden, channels, k)
+    assert sum(p.numel() for p in sym.parameters()) == hidden * channels * k + hidden
+    assert sum(p.numel() for p in std.parameters()) == 2 * hidden * channels * k + hidden + channels
+    u = torch.randn(2, channels, 11)
+    assert sym(u).shape == std(u).shape == (2, channels, 11)
+
+
+def test_hidden_defaults_to_channels_and_keeps_the_random_stream():
+    torch.manual_seed(5)
+    a = StandardBlock(3, 3)
+    torch.manual_seed(5)
+    b = StandardBlock(3, 3, hidden=3)
+    for p, q in zip(a.parameters(), b.parameters(), strict=True):
+        assert torch.equal(p, q)
+    assert a.hidden == 3 and SymmetricBlock(2, 3).hidden == 2
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_symmetric_block_with_hidden_channels_is_stable_at_the_bound(seed):
+    rng = np.random.default_rng(seed)
+    n = 20
+    w = random_weight(rng, 5, 2, 3)  # 2 -> 5 channels
+    block = SymmetricBlock(2, 3, "perona_malik", lam=0.3, hidden=5, dtype=torch.float64)
+    set_weight(block, "weight", w)
+    block.tau = block.stability_bound(n)
+    assert block.tau == pytest.approx(2.0 / np.linalg.norm(conv_matrix(w, n), 2) ** 2,
+                                      rel=1e-10)
+    u = torch.from_numpy(rng.standard_normal((6, 2, n)))
+    with torch.no_grad():
+        ratio = block(u).flatten(1).norm(dim=1) / u.flatten(1).norm(dim=1)
+    assert float(ratio.max()) <= 1 + 1e-12
+
+
+def test_hidden_errors():
+    with pytest.raises(ValueError, match="hidden"):
+        SymmetricBlock(2, 3, hidden=0)
+    with pytest.raises(TypeError, match="hidden"):
+        StandardBlock(2, 3, hidden=2.0)

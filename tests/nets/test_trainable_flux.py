@@ -70,3 +70,47 @@ def test_bad_arguments():
         TrainableFlux(n_basis=1)
     with pytest.raises(ValueError, match="sector_bound"):
         TrainableFlux(sector_bound=0.0)
+
+
+# --- the hat basis --------------------------------------------------------------------
+
+
+def test_hat_basis_interpolates_the_values_at_the_centres():
+    """g = L sigmoid(b + a_k) at c_k, linear in between, L sigmoid(b) beyond s_max + w."""
+    phi = TrainableFlux(sector_bound=2.0, n_basis=5, s_max=2.0, basis="hat").double()
+    with torch.no_grad():
+        phi.weights.copy_(torch.tensor([1.0, -2.0, 0.5, 3.0, -1.0]))
+        phi.bias.fill_(0.2)
+    centres = np.linspace(0.0, 2.0, 5)
+    a, b, L = np.array([1.0, -2.0, 0.5, 3.0, -1.0]), 0.2, 2.0
+
+    def g_ref(r):  # independent: np.interp of the knot values, zero beyond s_max + w
+        z = np.interp(r, np.r_[centres, 2.5], np.r_[a, 0.0], right=0.0)
+        return L / (1.0 + np.exp(-(b + z)))
+
+    r = np.r_[centres, 0.25, 1.3, 1.99, 2.2, 2.5, 3.0, 10.0]
+    got = phi.diffusivity(torch.from_numpy(r**2)).detach().numpy()
+    np.testing.assert_allclose(got, g_ref(r), rtol=1e-12)
+    s = np.r_[-r, r]
+    np.testing.assert_allclose(phi(torch.from_numpy(s)).detach().numpy(), s * g_ref(np.abs(s)),
+                               rtol=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_hat_basis_sector_condition_for_any_parameters(seed):
+    gen = torch.Generator().manual_seed(seed)
+    phi = TrainableFlux(sector_bound=1.5, n_basis=10, s_max=3.0, basis="hat").double()
+    with torch.no_grad():
+        phi.weights.copy_(10 * torch.randn(10, generator=gen, dtype=torch.float64))
+    s = torch.cat([-torch.logspace(-6, 3, 400), torch.logspace(-6, 3, 400)]).double()
+    ratio = (phi(s) / s).detach()
+    assert float(ratio.min()) >= 0.0 and float(ratio.max()) <= 1.5
+    torch.testing.assert_close(phi(-s), -phi(s))
+
+
+def test_hat_basis_gradients_and_bad_basis():
+    phi = TrainableFlux(basis="hat")
+    phi(torch.linspace(-2, 2, 50)).sum().backward()
+    assert torch.isfinite(phi.weights.grad).all() and phi.weights.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="^basis"):
+        TrainableFlux(basis="spline")

@@ -1,0 +1,439 @@
+r"""Experiment E5: symmetric against standard residual classifiers at equal parameters.
+
+Image classifiers (:class:`pdecore.nets.ResNetClassifier`) whose residual blocks are
+symmetric, :math:`u - \tau W^\top \sigma(W u + b)`, or standard,
+:math:`u + W_2 \sigma(W_1 u + b_1) + b_2`, are trained on a real data set
+(Fashion-MNIST from Debian's package, or CIFAR-10 from a local folder) with
+:func:`pdecore.train.fit`. Each *width* :math:`C` fixes a budget, the parameter count of
+the standard network; the families are
+
+====================  ============================================  ================
+family                architecture                                  parameters
+====================  ============================================  ================
+``standard``          standard blocks, width :math:`C`, ``blocks``  the budget
+``symmetric_half``    symmetric blocks, the same architecture       about half
+``symmetric_deep``    symmetric blocks, twice the blocks per stage  the budget
+``symmetric_stable``  twice as deep, stable by construction         the budget
+``symmetric_wide``    symmetric blocks, width fitted to the budget  about the budget
+====================  ============================================  ================
+
+Besides the test accuracy, :func:`noisy_accuracy` scores robustness to Gaussian input
+noise and :func:`block_gains` measures how norms and perturbations grow through the
+blocks. Chapter 7 (:ref:`ch-classification`).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from .._validation import as_int, as_positive
+from ..data import FASHION_MNIST_DIR, load_cifar10, load_fashion_mnist
+from ..nets.classifier import (
+    ResNetClassifier,
+    SymmetricBlock2d,
+    classifier_parameters,
+    classifier_with_budget,
+)
+from ..train import History, accuracy, count_parameters, fit
+
+__all__ = [
+    "CONFIGS",
+    "FAMILIES",
+    "FAMILY_LABELS",
+    "ClassifierRow",
+    "ImageData",
+    "block_gains",
+    "build_family",
+    "classification_experiment",
+    "compare_at_budgets",
+    "load_images",
+    "noisy_accuracy",
+    "results_table",
+    "stability_ratios",
+]
+
+#: The four families of the table above, in plotting order.
+FAMILIES = ("standard", "symmetric_half", "symmetric_deep", "symmetric_stable",
+            "symmetric_wide")
+
+#: Readable names of the families for tables and legends.
+FAMILY_LABELS = {
+    "standard": "standard",
+    "symmetric_half": "symmetric, same architecture",
+    "symmetric_deep": "symmetric, twice as deep",
+    "symmetric_stable": "symmetric, twice as deep, stable",
+    "symmetric_wide": "symmetric, wider",
+}
+
+#: Settings of chapter 7: ``quick`` (CI, seconds), ``default`` (the book, full data, a
+#: few minutes on 2 cores) and ``paper`` (longer training, more widths, all families).
+CONFIGS: dict[str, dict] = {
+    "quick": {"n_train": 10000, "n_test": 2000, "epochs": 1, "widths": (8, 16),
+              "families": FAMILIES[:4], "blocks": (2, 2)},
+    "default": {"n_train": None, "n_test": None, "epochs": 2, "widths": (8, 16, 32),
+                "families": FAMILIES[:4], "blocks": (2, 2)},
+    "paper": {"n_train": None, "n_test": None, "epochs": 15, "widths": (8, 16, 32, 64),
+              "families": FAMILIES, "blocks": (2, 2)},
+}
+
+
+@dataclass(frozen=True)
+class ImageData:
+    """Training and test images ``(S, c, H, W)`` float32 in [0, 1] with int64 labels."""
+
+    name: str
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+
+    @property
+    def in_channels(self) -> int:
+        """Image channels."""
+        return int(self.X_train.shape[1])
+
+    @property
+    def classes(self) -> int:
+        """Number of classes (largest label + 1)."""
+        return int(max(self.y_train.max(), self.y_test.max())) + 1
+
+
+def _subset(X, y, count, seed):
+    if count is None or count >= X.shape[0]:
+        return X, y
+    idx = np.sort(np.random.default_rng(seed).choice(X.shape[0], size=count, replace=False))
+    return X[idx], y[idx]
+
+
+def load_images(
+    dataset: str = "fashion_mnist",
+    root: str | os.PathLike | None = None,
+    n_train: int | None = None,
+    n_test: int | None = None,
+    seed: int = 0,
+) -> ImageData:
+    """Load a data set and draw seeded random subsets (``None``: everything).
+
+    Parameters
+    ----------
+    dataset : {"fashion_mnist", "cifar10"}
+        Fashion-MNIST (default folder :data:`pdecore.data.FASHION_MNIST_DIR`) or CIFAR-10
+        (python-pickle batches; ``root`` is required).
+    root : str or path-like, optional
+        Folder with the files.
+    n_train, n_test : int, optional
+        Sizes of the random subsets (seeds ``seed`` and ``seed + 1``).
+    seed : int
+        Seed of the subsets.
+
+    Returns
+    -------
+    ImageData
+
+    Raises
+    ------
+    ValueError
+        Unknown data set, CIFAR-10 without ``root``, non-positive sizes.
+    FileNotFoundError
+        Missing files (the message says how to get them).
+    """
+    seed = as_int(seed, "seed", minimum=0)
+    n_train = None if n_train is None else as_int(n_train, "n_train")
+    n_test = None if n_test is None else as_int(n_test, "n_test")
+    if dataset == "fashion_mnist":
+        folder = FASHION_MNIST_DIR if root is None else root
+        train, test = load_fashion_mnist("train", folder), load_fashion_mnist("test", folder)
+    elif dataset == "cifar10":
+        if root is None:
+            raise ValueError("root must be the folder with CIFAR-10's python batches "
+                             "(cifar-10-batches-py) for dataset='cifar10'")
+        train, test = load_cifar10(root, "train"), load_cifar10(root, "test")
+    else:
+        raise ValueError(f"dataset must be 'fashion_mnist' or 'cifar10', got {dataset!r}")
+    X, y = _subset(*train, n_train, seed)
+    Xt, yt = _subset(*test, n_test, seed + 1)
+    return ImageData(dataset, X, y, Xt, yt)
+
+
+def build_family(
+    family: str, width: int, blocks: Sequence[int] = (2, 2), in_channels: int = 1,
+    classes: int = 10, seed: int = 0,
+) -> ResNetClassifier:
+    """Build the network of ``family`` for the budget of width ``width`` (seeded weights).
+
+    Parameters
+    ----------
+    family : one of :data:`FAMILIES`
+    width : int
+        Width :math:`C` of the standard network that sets the budget.
+    blocks : sequence of int
+        Blocks per stage of the standard network.
+    in_channels, classes : int
+        Image channels and classes.
+    seed : int
+        The weights are drawn after ``torch.manual_seed(seed)`` (global RNG restored).
+
+    Returns
+    -------
+    ResNetClassifier
+    """
+    if family not in FAMILIES:
+        raise ValueError(f"family must be one of {FAMILIES}, got {family!r}")
+    width = as_int(width, "width")
+    blocks = tuple(blocks)
+    kw = {"in_channels": in_channels, "classes": classes}
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(as_int(seed, "seed", minimum=0))
+        if family == "standard":
+            return ResNetClassifier("standard", width, blocks, **kw)
+        if family == "symmetric_half":
+            return ResNetClassifier("symmetric", width, blocks, **kw)
+        if family in ("symmetric_deep", "symmetric_stable"):
+            return ResNetClassifier("symmetric", width, tuple(2 * b for b in blocks),
+                                    stable=family == "symmetric_stable", **kw)
+        budget = classifier_parameters("standard", width, blocks, **kw)
+        return classifier_with_budget("symmetric", budget, blocks, **kw)
+
+
+@dataclass(frozen=True)
+class ClassifierRow:
+    """One trained classifier of :func:`classification_experiment`."""
+
+    family: str
+    width: int
+    channels: int
+    blocks: tuple[int, ...]
+    params: int
+    test_accuracy: float
+    noise_accuracy: dict[float, float]
+    history: History
+    seconds: float
+    model: nn.Module = field(repr=False, compare=False)
+
+
+def noisy_accuracy(
+    model: nn.Module, X: object, y: object, sigma: float, seed: int = 0,
+    batch_size: int = 500,
+) -> float:
+    r"""Test accuracy on :math:`x + \sigma \xi` with i.i.d. standard normal :math:`\xi`.
+
+    The noise is drawn from a :class:`torch.Generator` seeded with ``seed``, so every
+    model sees the same perturbed images; they are not clipped to [0, 1].
+    """
+    sigma = as_positive(sigma, "sigma", allow_zero=True)
+    X = torch.as_tensor(X)
+    if sigma:
+        gen = torch.Generator().manual_seed(as_int(seed, "seed", minimum=0))
+        X = X + sigma * torch.randn(X.shape, generator=gen, dtype=X.dtype)
+    return accuracy(model, X, y, batch_size=batch_size)
+
+
+def classification_experiment(
+    data: ImageData,
+    widths: Iterable[int] = CONFIGS["quick"]["widths"],
+    families: Iterable[str] = CONFIGS["quick"]["families"],
+    *,
+    blocks: Sequence[int] = (2, 2),
+    epochs: int = 1,
+    batch_size: int = 64,
+    lr: float = 3e-3,
+    seed: int = 0,
+    noise_levels: Iterable[float] = (0.1, 0.2, 0.3),
+    device: torch.device | str = "cpu",
+    progress: bool = False,
+    threads: int | None = None,
+) -> list[ClassifierRow]:
+    """Train every family at every width on ``data``; one row per network.
+
+    Every network starts from weights seeded with ``seed`` and sees the same shuffling
+    (:func:`pdecore.train.fit`, cross entropy, Adam); the test set is scored after each
+    epoch (``history.val_accuracy``) and, at the end, under Gaussian noise.
+
+    Parameters
+    ----------
+    data : ImageData
+        From :func:`load_images`.
+    widths : iterable of int
+        Widths of the standard networks that set the budgets.
+    families : iterable of str
+        Members of :data:`FAMILIES`.
+    blocks : sequence of int
+        Blocks per stage of the standard network.
+    epochs, batch_size, lr : int, int, float
+        Passed to :func:`pdecore.train.fit`.
+    seed : int
+        Seed of the weights and the shuffling.
+    noise_levels : iterable of float
+        Standard deviations of the input noise for :func:`noisy_accuracy`.
+    device : torch.device or str
+        Where to train.
+    progress : bool
+        tqdm bars over the networks, epochs and batches.
+    threads : int, optional
+        Torch threads during training.
+
+    Returns
+    -------
+    list of ClassifierRow
+        In the order ``for width in widths: for family in families``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pdecore.experiments.classification import ImageData, classification_experiment
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.random((40, 1, 8, 8), dtype=np.float32); y = np.arange(40) % 2
+    >>> rows = classification_experiment(ImageData("toy", X, y, X, y), widths=[4],
+    ...                                  blocks=(1,), noise_levels=[0.1])
+    >>> print([(r.family, r.params) for r in rows])
+    [('standard', 346), ('symmetric_half', 198), ('symmetric_deep', 346), ('symmetric_stable', 346)]
+    """
+    if not isinstance(data, ImageData):
+        raise TypeError(f"data must be an ImageData (see load_images), got "
+                        f"{type(data).__name__}")
+    widths = [as_int(w, "widths") for w in widths]
+    families = list(families)
+    for family in families:
+        if family not in FAMILIES:
+            raise ValueError(f"families must be from {FAMILIES}, got {family!r}")
+    sigmas = [as_positive(s, "noise_levels", allow_zero=True) for s in noise_levels]
+    configs = [(w, f) for w in widths for f in families]
+    if progress:
+        from tqdm.std import tqdm  # text bars: no ipywidgets needed in notebooks
+
+        configs = tqdm(configs, desc="E5 networks", unit="net")
+    Xt, yt = torch.from_numpy(data.X_test), torch.from_numpy(data.y_test)
+    rows = []
+    for width, family in configs:
+        net = build_family(family, width, blocks, data.in_channels, data.classes, seed)
+        start = time.perf_counter()
+        history = fit(net, data.X_train, data.y_train, loss="cross_entropy", epochs=epochs,
+                      batch_size=batch_size, lr=lr, seed=seed, device=device,
+                      val=(Xt, yt), progress=progress, threads=threads)
+        seconds = time.perf_counter() - start
+        net.to("cpu")
+        noise = {s: noisy_accuracy(net, Xt, yt, s, seed=seed) for s in sigmas}
+        rows.append(ClassifierRow(family, width, net.channels, net.blocks,
+                                  count_parameters(net), history.val_accuracy[-1], noise,
+                                  history, seconds, net))
+    return rows
+
+
+def block_gains(
+    model: ResNetClassifier, X: object, eps: float = 1e-2, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""How the residual blocks change norms and perturbations, block by block.
+
+    For the feature maps :math:`u_k` entering block :math:`F_k` (images ``X``) and
+    a random perturbation :math:`\delta` of norm ``eps`` times :math:`\|u_k\|`,
+
+    .. math:: \text{norm ratio}_k = \frac{\|F_k(u_k)\|}{\|u_k\|}, \qquad
+              \text{gain}_k = \frac{\|F_k(u_k + \delta) - F_k(u_k)\|}{\|\delta\|},
+
+    both averaged over the images. A non-expansive block has gain :math:`\le 1`.
+
+    Returns
+    -------
+    norm_ratio, gain : ndarray, shape (n_blocks,)
+    """
+    if not isinstance(model, ResNetClassifier):
+        raise TypeError(f"model must be a ResNetClassifier, got {type(model).__name__}")
+    eps = as_positive(eps, "eps")
+    gen = torch.Generator().manual_seed(as_int(seed, "seed", minimum=0))
+    X = torch.as_tensor(X)
+    ratios, gains = [], []
+    with torch.no_grad():
+        inputs = model.block_inputs(X)
+        for u, blk in zip(inputs, model.residual_blocks(), strict=False):
+            norms = u.flatten(1).norm(dim=1)
+            out = blk(u)
+            delta = torch.randn(u.shape, generator=gen, dtype=u.dtype)
+            delta *= (eps * norms / delta.flatten(1).norm(dim=1)).view(-1, 1, 1, 1)
+            diff = (blk(u + delta) - out).flatten(1).norm(dim=1)
+            ratios.append(float((out.flatten(1).norm(dim=1) / norms).mean()))
+            gains.append(float((diff / delta.flatten(1).norm(dim=1)).mean()))
+    return np.array(ratios), np.array(gains)
+
+
+def stability_ratios(model: ResNetClassifier, image_size: tuple[int, int]) -> np.ndarray:
+    r"""For each symmetric block, :math:`\tau L \|W\|_2^2 / 2` at its resolution.
+
+    A value :math:`\le 1` means the trained block is provably non-expansive
+    (chapter 2's bound); empty for a network of standard blocks.
+    """
+    if not isinstance(model, ResNetClassifier):
+        raise TypeError(f"model must be a ResNetClassifier, got {type(model).__name__}")
+    height, width = (as_int(s, "image_size") for s in image_size)
+    out = []
+    for index, stage in enumerate(model.stages):
+        scale = 2 ** (index + 1)
+        for blk in stage:
+            if isinstance(blk, SymmetricBlock2d):
+                out.append(blk.stability_ratio((height // scale, width // scale)))
+    return np.array(out)
+
+
+def _check_rows(rows: object) -> list[ClassifierRow]:
+    rows = list(rows) if isinstance(rows, (list, tuple)) else rows
+    if not isinstance(rows, list) or not all(isinstance(r, ClassifierRow) for r in rows):
+        raise TypeError("rows must be a list of ClassifierRow (from "
+                        "classification_experiment)")
+    return rows
+
+
+def results_table(rows: Sequence[ClassifierRow]) -> str:
+    """Return a Markdown table of the rows: family, width, blocks, parameters, accuracies."""
+    rows = _check_rows(rows)
+    sigmas = sorted({s for r in rows for s in r.noise_accuracy})
+    head = ["budget (width)", "network", "channels", "blocks", "parameters",
+            "test accuracy (%)", *(f"noise {s:g} (%)" for s in sigmas), "training (s)"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        cells = [str(r.width), FAMILY_LABELS[r.family], str(r.channels),
+                 "+".join(map(str, r.blocks)), str(r.params), f"{100 * r.test_accuracy:.2f}",
+                 *(f"{100 * r.noise_accuracy[s]:.2f}" for s in sigmas), f"{r.seconds:.0f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def compare_at_budgets(rows: Sequence[ClassifierRow]) -> dict:
+    """Compare the symmetric families with the standard network of the same budget.
+
+    Returns
+    -------
+    dict
+        ``budgets`` (widths with a standard network); for ``key`` in ``deep``, ``half``,
+        ``stable``: ``{key}_wins`` (budgets where ``symmetric_{key}`` had the strictly
+        higher test accuracy) and ``mean_gap_{key}`` (mean accuracy difference, symmetric
+        minus standard, as a fraction; NaN if the family is absent); and ``text``, a
+        one-sentence verdict on the equal-parameter comparison (``symmetric_deep``).
+    """
+    by_key = {(r.width, r.family): r for r in _check_rows(rows)}
+    widths = sorted({w for (w, f) in by_key if f == "standard"})
+    out: dict = {"budgets": len(widths)}
+    for family, key in (("symmetric_deep", "deep"), ("symmetric_half", "half"),
+                        ("symmetric_stable", "stable")):
+        gaps = [by_key[(w, family)].test_accuracy - by_key[(w, "standard")].test_accuracy
+                for w in widths if (w, family) in by_key]
+        out[f"{key}_wins"] = sum(g > 0 for g in gaps)
+        out[f"mean_gap_{key}"] = float(np.mean(gaps)) if gaps else float("nan")
+    wins, n = out["deep_wins"], out["budgets"]
+    if n == 0:
+        out["text"] = "There is no standard network to compare with."
+    elif wins == n:
+        out["text"] = ("In this run the symmetric network beat the standard one at equal "
+                       "parameters at every budget.")
+    elif wins == 0:
+        out["text"] = ("In this run the symmetric network did not beat the standard one at "
+                       "equal parameters at any budget.")
+    else:
+        out["text"] = (f"In this run the symmetric network beat the standard one at equal "
+                       f"parameters at {wins} of {n} budgets, so the result is mixed.")
+    return out

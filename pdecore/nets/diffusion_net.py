@@ -1,0 +1,560 @@
+r"""Diffusion networks: deep symmetric residual networks that are stable by construction.
+
+A :class:`DiffusionNet` stacks ``depth`` symmetric blocks (chapter 6,
+:ref:`ch-learned-activations`)
+
+.. math:: u^{k+1} = u^k - \tau_k\, W_k^\top \Phi_k(W_k u^k), \qquad
+   \tau_k = \theta_k\,\frac{2}{L_k B_k}, \quad \theta_k = \sigma(\rho_k) \in (0, 1),
+
+where :math:`W_k` maps the signal to ``hidden`` channels (``conv1d`` with kernel size
+:math:`k`, no padding; :math:`W_k^\top` is ``conv_transpose1d`` with the same kernel),
+:math:`\Phi_k` is an activation of the sector :math:`0 \le \Phi(s)/s \le L_k`, and
+:math:`B_k \ge \|W_k\|_2^2` is a cheap differentiable bound (:func:`norm_bound`). Then
+:math:`\tau_k < 2/(L_k\|W_k\|_2^2)` for *every* value of the trainable parameters, and the
+stability theorem of chapter 2 makes each block non-expansive,
+:math:`\|u^{k+1}\|_2 \le \|u^k\|_2`, whatever is learned. With ``zero_mean=True`` every
+filter has zero sum (constants lie in the kernel of :math:`W_k`, as for a derivative), so
+the mean of :math:`u` is preserved exactly, like the average grey value under diffusion.
+
+:class:`StandardNet` is the unconstrained counterpart with blocks
+:math:`u + W_{2,k}\,\sigma(W_{1,k} u + b_{1,k}) + b_{2,k}`
+(:class:`~pdecore.nets.StandardBlock` with ``hidden`` channels), and
+:func:`diffusion_net_with_budget` sizes either family to a parameter budget.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .._validation import as_int, as_order, as_positive
+from ..diffusivities import ALIASES, DIFFUSIVITIES
+from ..operators import STENCILS
+from .activations import OTHER_ACTIVATIONS, TrainableFlux, as_activation
+from .resnet import StandardBlock, check_signal_tensor, onednn_guard
+
+__all__ = [
+    "ACTIVATION_FAMILIES",
+    "NORM_BOUNDS",
+    "DiffusionBlock",
+    "DiffusionNet",
+    "StandardNet",
+    "diffusion_net_with_budget",
+    "norm_bound",
+]
+
+#: Ways to bound :math:`\|W\|_2^2` from above without an eigenvalue computation.
+NORM_BOUNDS = ("autocorrelation", "young")
+
+#: Activation names a :class:`DiffusionNet` accepts: a learned flux per block, the
+#: registered diffusivities, and the ReLU.
+ACTIVATION_FAMILIES = ("trainable", *sorted(DIFFUSIVITIES), *sorted(OTHER_ACTIVATIONS))
+
+
+def norm_bound(weight: torch.Tensor, method: str = "autocorrelation") -> torch.Tensor:
+    r"""Differentiable upper bound :math:`B \ge \|W\|_2^2` of a 1D convolution's norm.
+
+    For ``conv1d(., weight)`` without padding, on signals of any length:
+
+    - ``"young"``: Young's inequality :math:`\|w * u\|_2 \le \|w\|_1\|u\|_2` for each
+      pair of output and input channel, with Cauchy-Schwarz over the input channels,
+
+      .. math:: B = \sum_{o, i} \|w_{o i}\|_1^2 ;
+
+    - ``"autocorrelation"`` (tighter, never larger): the energy gain at frequency
+      :math:`\xi` is at most :math:`S(\xi) = \sum_{o,i} |\hat w_{oi}(\xi)|^2
+      = r_0 + 2\sum_{j \ge 1} r_j \cos(j\xi)` with the summed autocorrelations
+      :math:`r_j = \sum_{o,i}\sum_t w_{oi,t}\, w_{oi,t+j}`, hence
+
+      .. math:: B = r_0 + 2 \sum_{j=1}^{k-1} |r_j| .
+
+    Both are exact for a single derivative stencil (:math:`B = 4` for :math:`(-1, 1)`,
+    16 for :math:`(1, -2, 1)`, the limits :math:`N \to \infty` of the exact norms).
+
+    Parameters
+    ----------
+    weight : (C_out, C_in, k) tensor
+        Convolution kernel.
+    method : {"autocorrelation", "young"}
+        Which bound.
+
+    Returns
+    -------
+    0-d tensor
+        :math:`B`, in the dtype of ``weight``, with gradients.
+
+    Raises
+    ------
+    TypeError
+        If ``weight`` is not a floating-point tensor.
+    ValueError
+        If ``weight`` is not 3-D or ``method`` is unknown.
+
+    See Also
+    --------
+    pdecore.nets.operator_norm : the exact norm (dense SVD or power iteration).
+
+    Notes
+    -----
+    The dense matrix of the convolution without padding is a submatrix of the bi-infinite
+    Toeplitz operator with symbol :math:`\hat w`, so its norm is at most
+    :math:`\sup_\xi S(\xi)^{1/2}`; :math:`|\cos| \le 1` gives the autocorrelation bound,
+    and :math:`|r_j| \le \sum |w_t||w_{t+j}|` shows it never exceeds Young's.
+    Used in chapter 6 (:ref:`ch-learned-activations`).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from pdecore.nets import norm_bound
+    >>> d = torch.tensor([[[-1.0, 1.0]]])
+    >>> print(f"{norm_bound(d):.1f} {norm_bound(d, 'young'):.1f}")
+    4.0 4.0
+    """
+    if not isinstance(weight, torch.Tensor) or not weight.is_floating_point():
+        raise TypeError(f"weight must be a floating-point torch.Tensor, got "
+                        f"{type(weight).__name__}")
+    if weight.ndim != 3:
+        raise ValueError(f"weight must have shape (C_out, C_in, k), got {tuple(weight.shape)}")
+    if method == "young":
+        return (weight.abs().sum(-1) ** 2).sum()
+    if method == "autocorrelation":
+        k = weight.shape[-1]
+        w = weight.reshape(-1, k)
+        r0 = (w * w).sum()
+        if k == 1:
+            return r0
+        lags = torch.stack([(w[:, :-j] * w[:, j:]).sum() for j in range(1, k)])
+        return r0 + 2.0 * lags.abs().sum()
+    raise ValueError(f"method must be one of {NORM_BOUNDS}, got {method!r}")
+
+
+def _activation(activation: str | nn.Module, lam: float, n_basis: int, s_max: float,
+                sector_bound: float, flux_basis: str) -> nn.Module:
+    as_positive(lam, "lam")  # checked even where it is not used
+    if isinstance(activation, str) and activation == "trainable":
+        return TrainableFlux(sector_bound=sector_bound, n_basis=n_basis, s_max=s_max,
+                             basis=flux_basis)
+    if isinstance(activation, str) and ALIASES.get(activation, activation) not in (
+        set(ACTIVATION_FAMILIES)
+    ):
+        raise ValueError(f"activation must be 'trainable', a diffusivity from "
+                         f"{sorted(DIFFUSIVITIES)}, 'relu' or a module, got {activation!r}")
+    module = as_activation(activation, lam)
+    if not isinstance(getattr(module, "sector_bound", None), (int, float)):
+        raise ValueError("activation must have a numeric 'sector_bound' attribute (L), "
+                         f"got {type(module).__name__}")
+    return module
+
+
+class _Trajectory:
+    """Shared helpers: the states after every block and their norm ratios."""
+
+    blocks: nn.ModuleList
+
+    def trajectory(self, u: torch.Tensor) -> list[torch.Tensor]:
+        """Return ``[u^0, u^1, ..., u^depth]``, the input and the output of every block."""
+        states = [u]
+        for block in self.blocks:
+            u = block(u)
+            states.append(u)
+        return states
+
+    def norm_ratios(self, u: torch.Tensor) -> torch.Tensor:
+        r"""Return :math:`\|u^{k+1}\|_2 / \|u^k\|_2` per block and sample, without gradients.
+
+        Parameters
+        ----------
+        u : (batch, 1, N) tensor
+            Input signals.
+
+        Returns
+        -------
+        (depth, batch) tensor
+            A zero state that stays zero gives ratio 0 (and :math:`\infty` if it grows).
+        """
+        with torch.no_grad():
+            norms = torch.stack([s.flatten(1).norm(dim=1) for s in self.trajectory(u)])
+        prev, new = norms[:-1], norms[1:]
+        zero_case = torch.where(new > 0, torch.full_like(new, math.inf), torch.zeros_like(new))
+        return torch.where(prev > 0, new / torch.where(prev > 0, prev, 1.0), zero_case)
+
+
+class DiffusionBlock(nn.Module):
+    r"""One stable-by-construction block :math:`u - \tau\, W^\top \Phi(W u)`.
+
+    Dictionary (chapter 6, :ref:`ch-learned-activations`):
+
+    - ``weight`` :math:`V` (``(hidden, 1, k)``, trainable); the filters are
+      :math:`W = V - \operatorname{mean}_t V` with ``zero_mean`` (else :math:`W = V`);
+      :math:`W` is ``conv1d``, :math:`-\tau W^\top` ``conv_transpose1d``;
+    - ``rho`` :math:`\rho` (trainable scalar), :math:`\theta = \sigma(\rho) \in (0, 1)`;
+    - :math:`\tau = \theta \cdot 2/(L B)` with :math:`B = ` :func:`norm_bound` of
+      :math:`W`, so :math:`\tau < 2/(L\|W\|_2^2)` always;
+    - ``activation`` :math:`\Phi` with ``sector_bound`` :math:`L`; no biases (the
+      stability theorem needs :math:`\Phi(0) = 0` about the origin).
+
+    Parameters
+    ----------
+    hidden : int
+        Channels :math:`H` of :math:`W u`.
+    kernel_size : int
+        Kernel size :math:`k`.
+    activation : str or torch.nn.Module
+        ``"trainable"`` (a new :class:`~pdecore.nets.TrainableFlux`), a diffusivity name,
+        ``"relu"``, or a module with a ``sector_bound`` attribute.
+    lam : float
+        Contrast parameter of a named diffusivity.
+    zero_mean : bool
+        Zero-sum filters (mass preserving).
+    theta : float
+        Initial :math:`\theta \in (0, 1)`.
+    bound : {"autocorrelation", "young"}
+        The norm bound :math:`B`.
+    n_basis, s_max, sector_bound, flux_basis : int, float, float, str
+        Passed to :class:`~pdecore.nets.TrainableFlux` (as ``basis``) for
+        ``"trainable"``.
+    """
+
+    def __init__(
+        self,
+        hidden: int = 4,
+        kernel_size: int = 3,
+        activation: str | nn.Module = "trainable",
+        lam: float = 1.0,
+        zero_mean: bool = True,
+        theta: float = 0.5,
+        bound: str = "autocorrelation",
+        *,
+        n_basis: int = 16,
+        s_max: float = 3.0,
+        sector_bound: float = 1.0,
+        flux_basis: str = "hat",
+    ) -> None:
+        super().__init__()
+        self.hidden = as_int(hidden, "hidden")
+        self.kernel_size = as_int(kernel_size, "kernel_size", minimum=2 if zero_mean else 1)
+        theta = as_positive(theta, "theta")
+        if theta >= 1.0:
+            raise ValueError(f"theta must be in (0, 1), got theta={theta}")
+        if bound not in NORM_BOUNDS:
+            raise ValueError(f"bound must be one of {NORM_BOUNDS}, got {bound!r}")
+        if not isinstance(zero_mean, bool):
+            raise TypeError(f"zero_mean must be a bool, got {zero_mean!r}")
+        self.zero_mean, self.bound = zero_mean, bound
+        self.activation = _activation(activation, lam, n_basis, s_max, sector_bound,
+                                      flux_basis)
+        self.weight = nn.Parameter(self.kernel_size**-0.5
+                                   * torch.randn(self.hidden, 1, self.kernel_size))
+        self.rho = nn.Parameter(torch.tensor(math.log(theta / (1.0 - theta))))
+
+    @property
+    def sector_bound(self) -> float:
+        """:math:`L` of the activation."""
+        return float(self.activation.sector_bound)
+
+    def filters(self) -> torch.Tensor:
+        """Return the filters :math:`W`, ``(hidden, 1, k)`` (zero-sum with ``zero_mean``)."""
+        if self.zero_mean:
+            return self.weight - self.weight.mean(dim=-1, keepdim=True)
+        return self.weight
+
+    def theta(self) -> torch.Tensor:
+        r"""Return :math:`\theta = \sigma(\rho)`, the step size as a fraction of the bound."""
+        return torch.sigmoid(self.rho)
+
+    def tau(self, W: torch.Tensor | None = None) -> torch.Tensor:
+        r"""Return the step size :math:`\tau = \theta\, 2/(L B)` (0-d tensor, with gradients)."""
+        W = self.filters() if W is None else W
+        B = norm_bound(W, self.bound).clamp_min(torch.finfo(W.dtype).tiny)
+        return self.theta().to(W.dtype) * 2.0 / (self.sector_bound * B)
+
+    def forward(self, u: torch.Tensor) -> torch.Tensor:
+        """Apply the block to ``u`` of shape ``(batch, 1, N)``."""
+        W = self.filters()
+        check_signal_tensor(u, 1, self.kernel_size, dtype=W.dtype)
+        tau = self.tau(W)
+        with onednn_guard(u):
+            s = F.conv1d(u, W)
+            return u - tau * F.conv_transpose1d(self.activation(s), W)
+
+    def extra_repr(self) -> str:
+        """Describe the module in ``repr``."""
+        return (f"hidden={self.hidden}, kernel_size={self.kernel_size}, "
+                f"zero_mean={self.zero_mean}, bound={self.bound!r}")
+
+
+class DiffusionNet(nn.Module, _Trajectory):
+    r"""A deep diffusion network: ``depth`` stable-by-construction symmetric blocks.
+
+    .. math:: u^{k+1} = u^k - \tau_k W_k^\top \Phi_k(W_k u^k), \quad
+       \tau_k = \sigma(\rho_k)\,\frac{2}{L_k B_k} < \frac{2}{L_k \|W_k\|_2^2},
+
+    so :math:`\|u^{k+1}\|_2 \le \|u^k\|_2` for every input and every value of the
+    parameters (see :class:`DiffusionBlock` for the dictionary).
+
+    Parameters
+    ----------
+    depth : int
+        Number of blocks.
+    hidden : int
+        Channels of every :math:`W_k u` (filters per block).
+    kernel_size : int
+        Kernel size of the filters.
+    activation : str or torch.nn.Module
+        ``"trainable"`` gives every block its own
+        :class:`~pdecore.nets.TrainableFlux`; a name of :data:`ACTIVATION_FAMILIES` gives a
+        fixed flux; a module is shared by all blocks (it needs ``sector_bound``).
+    lam : float
+        Contrast parameter of a named diffusivity.
+    zero_mean : bool
+        Zero-sum filters, so that the mean of :math:`u` is preserved.
+    theta : float
+        Initial step fraction :math:`\theta_k \in (0, 1)`.
+    bound : {"autocorrelation", "young"}
+        The norm bound :math:`B_k` (:func:`norm_bound`).
+    n_basis, s_max, sector_bound, flux_basis : int, float, float, str
+        Of the trainable fluxes (:class:`~pdecore.nets.TrainableFlux`; ``flux_basis`` is
+        its ``basis``, by default the cheap ``"hat"`` functions).
+    dtype, device : torch.dtype, torch.device or str, optional
+        Of the parameters (default: torch's defaults).
+
+    Raises
+    ------
+    TypeError, ValueError
+        Bad sizes, unknown activation or bound, ``theta`` outside (0, 1).
+
+    See Also
+    --------
+    StandardNet : the unconstrained residual network of the same shape.
+    pdecore.explicit_evolution : the numpy scheme (:meth:`from_scheme`).
+
+    Notes
+    -----
+    Stability needs no bias: the network has none. The bound :math:`B_k` can exceed
+    :math:`\|W_k\|_2^2` (by at most the factor ``hidden``), so :math:`\theta_k` is a
+    fraction of a conservative limit. Used in chapter 6 (:ref:`ch-learned-activations`).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from pdecore.nets import DiffusionNet
+    >>> torch.manual_seed(0)  # doctest: +ELLIPSIS
+    <torch._C.Generator object at ...>
+    >>> net = DiffusionNet(depth=3, hidden=4, activation="trainable")
+    >>> u = torch.randn(8, 1, 64)
+    >>> print(bool(net.norm_ratios(u).max() <= 1.0))
+    True
+    """
+
+    def __init__(
+        self,
+        depth: int = 5,
+        hidden: int = 4,
+        kernel_size: int = 3,
+        activation: str | nn.Module = "trainable",
+        lam: float = 1.0,
+        zero_mean: bool = True,
+        theta: float = 0.5,
+        bound: str = "autocorrelation",
+        *,
+        n_basis: int = 16,
+        s_max: float = 3.0,
+        sector_bound: float = 1.0,
+        flux_basis: str = "hat",
+        dtype: torch.dtype | None = None,
+        device: torch.device | str | None = None,
+    ) -> None:
+        super().__init__()
+        self.depth = as_int(depth, "depth")
+        self.activation_name = activation if isinstance(activation, str) else "module"
+        self.blocks = nn.ModuleList(
+            DiffusionBlock(hidden, kernel_size, activation, lam, zero_mean, theta, bound,
+                           n_basis=n_basis, s_max=s_max, sector_bound=sector_bound,
+                           flux_basis=flux_basis)
+            for _ in range(self.depth)
+        )
+        self.hidden, self.kernel_size = self.blocks[0].hidden, self.blocks[0].kernel_size
+        if dtype is not None or device is not None:
+            self.to(dtype=dtype, device=device)
+
+    @classmethod
+    def from_scheme(
+        cls,
+        tau: float,
+        n_steps: int,
+        diffusivity: str = "perona_malik",
+        lam: float = 1.0,
+        h: float = 1.0,
+        order: int = 1,
+        *,
+        dtype: torch.dtype = torch.float64,
+        device: torch.device | str | None = None,
+    ) -> DiffusionNet:
+        r"""Build ``n_steps`` explicit steps: :math:`W_k = D_m` (stencil / :math:`h^m`).
+
+        Then :math:`B = \|D_m\|^2_{N \to \infty} = 4^m/h^{2m}` and :math:`\theta` is set
+        to :math:`\tau L B / 2`, so the net applies :func:`pdecore.explicit_step` with
+        step size ``tau`` ``n_steps`` times.
+
+        Raises
+        ------
+        ValueError
+            If ``tau`` exceeds the limit :math:`2/(L B)` (:math:`h^2/2` for ``order=1``,
+            :math:`h^4/8` for ``order=2`` with :math:`L = 1`).
+        """
+        order = as_order(order)
+        tau, h = as_positive(tau, "tau"), as_positive(h, "h")
+        n_steps = as_int(n_steps, "n_steps")
+        net = cls(n_steps, 1, order + 1, diffusivity, lam, dtype=dtype, device=device)
+        stencil = torch.as_tensor(STENCILS[order] / h**order, dtype=dtype, device=device)
+        for block in net.blocks:
+            limit = float(2.0 / (block.sector_bound * norm_bound(stencil.view(1, 1, -1))))
+            if tau > limit:
+                raise ValueError(f"tau={tau} exceeds the stability limit {limit:.6g} = "
+                                 "2/(L*B) of the network")
+            with torch.no_grad():
+                block.weight.copy_(stencil.view(1, 1, -1))
+                block.rho.fill_(math.inf if tau == limit else math.log(tau / (limit - tau)))
+        return net
+
+    def forward(self, u: torch.Tensor) -> torch.Tensor:
+        """Apply all blocks to ``u`` of shape ``(batch, 1, N)``."""
+        for block in self.blocks:
+            u = block(u)
+        return u
+
+    def step_sizes(self) -> list[float]:
+        r"""Return the current step sizes :math:`\tau_k` of the blocks."""
+        with torch.no_grad():
+            return [float(block.tau()) for block in self.blocks]
+
+    def fluxes(self) -> list[nn.Module]:
+        r"""Return the activations :math:`\Phi_k` of the blocks."""
+        return [block.activation for block in self.blocks]
+
+
+class StandardNet(nn.Module, _Trajectory):
+    r"""A standard residual network :math:`u \mapsto u + W_2\,\sigma(W_1 u + b_1) + b_2`.
+
+    ``depth`` :class:`~pdecore.nets.StandardBlock` modules with one input channel,
+    ``hidden`` channels in between and biases: :math:`(2 H k + H + 1)` parameters per
+    block. Nothing ties :math:`W_2` to :math:`W_1`, so there is no stability guarantee.
+
+    Parameters
+    ----------
+    depth, hidden, kernel_size : int
+        Number of blocks, channels between the convolutions, kernel size.
+    activation : str or torch.nn.Module
+        :math:`\sigma` (default ``"relu"``; a flux name or a module also work).
+    lam : float
+        Contrast parameter of a named flux.
+    bias : bool
+        Trainable biases :math:`b_1, b_2`.
+    dtype, device : torch.dtype, torch.device or str, optional
+        Of the parameters.
+
+    See Also
+    --------
+    DiffusionNet
+
+    Examples
+    --------
+    >>> from pdecore.nets import StandardNet
+    >>> from pdecore.train import count_parameters
+    >>> print(count_parameters(StandardNet(depth=5, hidden=4, kernel_size=3)))
+    145
+    """
+
+    def __init__(
+        self,
+        depth: int = 5,
+        hidden: int = 4,
+        kernel_size: int = 3,
+        activation: str | nn.Module = "relu",
+        lam: float = 1.0,
+        bias: bool = True,
+        *,
+        dtype: torch.dtype | None = None,
+        device: torch.device | str | None = None,
+    ) -> None:
+        super().__init__()
+        self.depth = as_int(depth, "depth")
+        self.blocks = nn.ModuleList(
+            StandardBlock(1, kernel_size, activation, lam, bias, hidden=hidden, dtype=dtype,
+                          device=device)
+            for _ in range(self.depth)
+        )
+        self.hidden, self.kernel_size = self.blocks[0].hidden, self.blocks[0].kernel_size
+
+    def forward(self, u: torch.Tensor) -> torch.Tensor:
+        """Apply all blocks to ``u`` of shape ``(batch, 1, N)``."""
+        for block in self.blocks:
+            u = block(u)
+        return u
+
+
+def _build(family: str, hidden: int, **kwargs) -> nn.Module:
+    if family == "standard":
+        return StandardNet(hidden=hidden, **kwargs)
+    return DiffusionNet(hidden=hidden, activation=family, **kwargs)
+
+
+def diffusion_net_with_budget(family: str, budget: int, *, max_hidden: int = 1024,
+                              **kwargs) -> nn.Module:
+    """Build a :class:`DiffusionNet` or :class:`StandardNet` with about ``budget`` parameters.
+
+    The number of filters ``hidden`` is the free variable (the parameter count grows
+    linearly in it); all other settings (``depth``, ``kernel_size``, ...) are passed on.
+
+    Parameters
+    ----------
+    family : str
+        ``"standard"`` for a :class:`StandardNet`, otherwise the ``activation`` of a
+        :class:`DiffusionNet` (``"trainable"``, ``"linear"``, ``"charbonnier"``,
+        ``"relu"``, ...; see :data:`ACTIVATION_FAMILIES`).
+    budget : int
+        Target number of trainable parameters, ``>= 1``.
+    max_hidden : int
+        Largest ``hidden`` tried.
+    **kwargs
+        Further arguments of the chosen class.
+
+    Returns
+    -------
+    torch.nn.Module
+        The network whose trainable-parameter count is nearest ``budget`` (``hidden >=
+        1``; a budget below the 1-filter size gives 1 filter). Its count differs from the
+        budget by at most half the cost of one filter in all blocks, unless ``hidden`` hit
+        1 or ``max_hidden``.
+
+    Raises
+    ------
+    ValueError
+        Unknown ``family``, ``budget < 1``.
+
+    Examples
+    --------
+    >>> from pdecore.nets import diffusion_net_with_budget
+    >>> from pdecore.train import count_parameters
+    >>> net = diffusion_net_with_budget("linear", 150, depth=5, kernel_size=3)
+    >>> print(net.hidden, count_parameters(net))
+    10 155
+    """
+    families = ("standard", *ACTIVATION_FAMILIES)
+    if family not in families:
+        raise ValueError(f"family must be one of {families}, got {family!r}")
+    budget = as_int(budget, "budget")
+    max_hidden = as_int(max_hidden, "max_hidden")
+
+    def size(h: int) -> int:
+        with torch.random.fork_rng(devices=[]):  # trial builds leave the global RNG alone
+            net = _build(family, h, **kwargs)
+        return sum(p.numel() for p in net.parameters() if p.requires_grad)
+
+    one = size(1)
+    per_filter = size(2) - one  # the count is affine in hidden
+    best = min(max(round((budget - one) / per_filter) + 1, 1), max_hidden)
+    return _build(family, best, **kwargs)

@@ -1,0 +1,247 @@
+"""The reproduction report: the abstract's claims, the chapters' measured numbers, verdicts.
+
+Every number a chapter states in its text is stored in the executed notebook by myst-nb's
+``glue``. :func:`glued_values` reads them back from an executed ``.ipynb``,
+:func:`chapter_results` from every chapter in a folder, and :func:`assess_claims` turns
+them into one :class:`ClaimRow` per claim of the paper's abstract, with a verdict computed
+from the numbers (never typed). Used by the closing chapter (:ref:`ch-report`).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = [
+    "CHAPTERS",
+    "VERDICTS",
+    "ClaimRow",
+    "assess_claims",
+    "chapter_results",
+    "claims_table",
+    "glued_values",
+]
+
+#: Chapter file stems whose glued numbers the report reads.
+CHAPTERS = (
+    "01_diffusion",
+    "02_explicit_resnet",
+    "03_fed_fsi",
+    "04_implicit_rnn",
+    "05_multigrid_unet",
+    "06_learned_activations",
+    "07_image_classification",
+)
+
+
+def glued_values(notebook: str | os.PathLike) -> dict[str, object]:
+    """Return ``{name: value}`` of every ``glue`` call in an executed notebook.
+
+    Values are read from their ``text/plain`` form: numbers, strings, lists and dicts are
+    parsed (:func:`ast.literal_eval`); anything else (a figure, an object) is kept as
+    its text.
+
+    Raises
+    ------
+    FileNotFoundError
+        The notebook does not exist.
+    ValueError
+        The file is not a notebook (names the file).
+    """
+    path = Path(notebook)
+    try:
+        nb = json.loads(path.read_text())
+        cells = nb["cells"]
+    except FileNotFoundError:
+        raise
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise ValueError(f"{path}: not a readable notebook ({exc})") from None
+    values: dict[str, object] = {}
+    for cell in cells:
+        for output in cell.get("outputs", []):
+            record = output.get("metadata", {}).get("scrapbook")
+            if not record:
+                continue
+            text = output.get("data", {}).get(f"{record.get('mime_prefix', '')}text/plain")
+            if text is None:
+                continue
+            text = "".join(text) if isinstance(text, list) else text
+            try:
+                values[record["name"]] = ast.literal_eval(text)
+            except (ValueError, SyntaxError):
+                values[record["name"]] = text
+    return values
+
+
+def chapter_results(
+    folder: str | os.PathLike, chapters: tuple[str, ...] = CHAPTERS
+) -> dict[str, dict[str, object]]:
+    """Glued values of each chapter executed into ``folder``; missing chapters are skipped.
+
+    Parameters
+    ----------
+    folder : str or path-like
+        Where the executed notebooks are (``_build/executed`` for ``make book``).
+    chapters : tuple of str
+        File stems to read.
+
+    Returns
+    -------
+    dict
+        ``{chapter: {name: value}}`` for every chapter found.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``folder`` does not exist.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"folder {folder} does not exist; execute the chapters "
+                                "first (make book, or make chapters-quick)")
+    return {name: glued_values(folder / f"{name}.ipynb") for name in chapters
+            if (folder / f"{name}.ipynb").is_file()}
+
+
+@dataclass(frozen=True)
+class ClaimRow:
+    """One claim of the abstract, where it is tested, what was measured, the verdict."""
+
+    claim: str
+    chapter: str
+    experiment: str
+    measured: str
+    verdict: str
+
+
+#: The possible verdicts, from best to worst.
+VERDICTS = ("confirmed", "partly confirmed", "not confirmed", "not tested")
+
+#: Chapter titles by label, for the table.
+CHAPTER_TITLES = {
+    "ch-explicit": "2, explicit schemes",
+    "ch-multigrid": "5, multigrid",
+    "ch-learned-activations": "6, learned activations",
+    "ch-classification": "7, classification",
+}
+
+
+def _outcome(wins: int, total: int) -> str:
+    if total == 0:
+        return "not tested"
+    return "confirmed" if wins == total else "partly confirmed" if wins else "not confirmed"
+
+
+def assess_claims(results: Mapping[str, Mapping[str, object]]) -> list[ClaimRow]:
+    """Turn the chapters' glued numbers into one verdict per claim of the abstract.
+
+    A claim whose chapter was not executed gets the verdict ``"not tested"``.
+
+    Parameters
+    ----------
+    results : mapping
+        From :func:`chapter_results`.
+
+    Returns
+    -------
+    list of ClaimRow
+    """
+    r = {k: dict(v) for k, v in results.items()}
+    rows = []
+
+    def missing(*names):
+        return any(n not in r for n in names)
+
+    claim = "A symmetric residual block with provable (Euclidean) stability"
+    if missing("02_explicit_resnet"):
+        rows.append(ClaimRow(claim, "ch-explicit", "E1", "-", "not tested"))
+    else:
+        c = r["02_explicit_resnet"]
+        ok = c["sym_at_bound"] <= 1 + 1e-12 and c["n_std_grow"] > 0
+        rows.append(ClaimRow(
+            claim, "ch-explicit", "E1",
+            f"largest norm ratio of symmetric networks at the bound {c['sym_at_bound']:.6f}; "
+            f"{c['n_std_grow']} of {c['n_std']} standard networks grew",
+            "confirmed" if ok else "not confirmed"))
+
+    claim = "Skip connections justified by numerics (explicit, FED/FSI, multigrid)"
+    parts = {"02_explicit_resnet": "equiv_err", "03_fed_fsi": "net_dev",
+             "05_multigrid_unet": "unet_dev"}
+    found = {ch: r[ch][key] for ch, key in parts.items() if ch in r}
+    if not found:
+        rows.append(ClaimRow(claim, "ch-explicit", "equivalence", "-", "not tested"))
+    else:
+        worst = max(found.values())
+        verdict = ("confirmed" if len(found) == len(parts) and worst < 1e-10 else
+                   "partly confirmed" if worst < 1e-10 else "not confirmed")
+        rows.append(ClaimRow(
+            claim, "ch-explicit", "network = scheme",
+            f"{len(found)} of {len(parts)} constructions reproduce their scheme; largest "
+            f"deviation {worst:.1e}", verdict))
+
+    claim = "U-nets that implement multigrid learn efficient PDE solutions"
+    if missing("05_multigrid_unet"):
+        rows.append(ClaimRow(claim, "ch-multigrid", "E4", "-", "not tested"))
+    else:
+        c = r["05_multigrid_unet"]
+        rows.append(ClaimRow(
+            claim, "ch-multigrid", "E4",
+            f"multigrid U-net better at {c['e4_wins']} of {c['e4_pairs']} equal budgets; "
+            f"multigrid factor {c['f_op_jac']:.2f} per cycle",
+            _outcome(int(c["e4_wins"]), int(c["e4_pairs"]))))
+
+    claim = "Trainable nonmonotone activation functions"
+    if missing("06_learned_activations"):
+        rows.append(ClaimRow(claim, "ch-learned-activations", "E6", "-", "not tested"))
+    else:
+        c = r["06_learned_activations"]
+        nonmono = 2 * int(c["nonmono_blocks"]) > int(c["all_blocks"])
+        wins, runs = int(c["wins_mono"]), int(c["n_runs"])
+        verdict = _outcome(wins, runs) if nonmono else (
+            "partly confirmed" if wins else "not confirmed")
+        rows.append(ClaimRow(
+            claim, "ch-learned-activations", "E6",
+            f"{c['nonmono_blocks']} of {c['all_blocks']} learned fluxes nonmonotone; beat "
+            f"every monotone flux in {wins} of {runs} runs (test RMSE "
+            f"{c['rmse_trainable']:.4f} vs {c['rmse_best_mono']:.4f})", verdict))
+
+    claim = "Half the trainable parameters of a standard block"
+    found = [r[ch][key] for ch, key in (("02_explicit_resnet", "param_ratio"),
+                                        ("07_image_classification", "block_ratio"))
+             if ch in r]
+    if not found:
+        rows.append(ClaimRow(claim, "ch-explicit", "counts", "-", "not tested"))
+    else:
+        ok = all(abs(v - 0.5) < 0.02 for v in found)
+        rows.append(ClaimRow(
+            claim, "ch-explicit", "parameter counts",
+            "ratio symmetric / standard " + ", ".join(f"{v:.3f}" for v in found),
+            "confirmed" if ok else "not confirmed"))
+
+    claim = "Better than standard networks at equal model complexity"
+    if missing("07_image_classification"):
+        rows.append(ClaimRow(claim, "ch-classification", "E5", "-", "not tested"))
+    else:
+        c = r["07_image_classification"]
+        rows.append(ClaimRow(
+            claim, "ch-classification", "E5",
+            f"symmetric (twice as deep) more accurate at {c['deep_wins']} of "
+            f"{c['n_budgets']} budgets (mean {c['mean_gap_deep']:+.2f} points); "
+            f"stable-by-construction at {c['stable_wins']} of {c['n_budgets']}",
+            _outcome(int(c["deep_wins"]), int(c["n_budgets"]))))
+    return rows
+
+
+def claims_table(rows: list[ClaimRow]) -> str:
+    """Return the claims as a Markdown table with links to the chapters."""
+    lines = ["| claim of the abstract | tested in | experiment | measured | verdict |",
+             "|---|---|---|---|---|"]
+    for r in rows:
+        where = f"{{ref}}`{CHAPTER_TITLES.get(r.chapter, r.chapter)} <{r.chapter}>`"
+        lines.append(f"| {r.claim} | {where} | {r.experiment} | {r.measured} | "
+                     f"**{r.verdict}** |")
+    return "\n".join(lines)

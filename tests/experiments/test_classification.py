@@ -1,0 +1,197 @@
+"""Experiment E5 on tiny fabricated data: families, budgets, determinism, gains, verdicts."""
+
+import gzip
+import struct
+
+import numpy as np
+import pytest
+import torch
+
+from pdecore.experiments import classification as c
+from pdecore.nets import ResNetClassifier
+from pdecore.train import History, accuracy
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _toy(n=48, size=8, seed=0):
+    """Two classes that differ by the brightness of the left half: learnable quickly."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 2
+    X = 0.3 * rng.random((n, 1, size, size), dtype=np.float32)
+    X[y == 1, :, :, : size // 2] += 0.6
+    return c.ImageData("toy", X, y, X[:16], y[:16])
+
+
+def _write_idx(path, array):
+    header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim)
+    header += struct.pack(f">{array.ndim}I", *array.shape)
+    with gzip.open(path, "wb") as fh:
+        fh.write(header + array.astype(np.uint8).tobytes())
+
+
+@pytest.fixture
+def fmnist_dir(tmp_path):
+    rng = np.random.default_rng(0)
+    for prefix, count in (("train", 30), ("t10k", 20)):
+        images = rng.integers(0, 256, (count, 28, 28))
+        _write_idx(tmp_path / f"{prefix}-images-idx3-ubyte.gz", images)
+        _write_idx(tmp_path / f"{prefix}-labels-idx1-ubyte.gz", np.arange(count) % 10)
+    return tmp_path
+
+
+def test_load_images_draws_seeded_subsets(fmnist_dir):
+    a = c.load_images("fashion_mnist", fmnist_dir, n_train=10, n_test=5, seed=3)
+    b = c.load_images("fashion_mnist", fmnist_dir, n_train=10, n_test=5, seed=3)
+    full = c.load_images("fashion_mnist", fmnist_dir)
+    assert a.X_train.shape == (10, 1, 28, 28) and a.X_test.shape == (5, 1, 28, 28)
+    assert full.X_train.shape[0] == 30 and full.X_test.shape[0] == 20
+    np.testing.assert_array_equal(a.X_train, b.X_train)
+    # every subset image is one of the full set's images, with its own label
+    flat = full.X_train.reshape(30, -1)
+    for img, lab in zip(a.X_train, a.y_train, strict=True):
+        hit = np.nonzero((flat == img.reshape(1, -1)).all(axis=1))[0]
+        assert hit.size == 1 and full.y_train[hit[0]] == lab
+    assert (a.in_channels, a.classes) == (1, 10)
+
+
+@pytest.mark.parametrize(("kwargs", "exc", "match"), [
+    ({"dataset": "mnist"}, ValueError, "dataset"),
+    ({"dataset": "cifar10"}, ValueError, "root"),
+    ({"n_train": 0}, ValueError, "n_train"),
+    ({"n_test": 1.5}, TypeError, "n_test"),
+])
+def test_load_images_bad_arguments(kwargs, exc, match, tmp_path):
+    with pytest.raises(exc, match=match):
+        c.load_images(**{"root": None, **kwargs})
+
+
+def test_load_images_missing_files_say_how_to_install(tmp_path):
+    with pytest.raises(FileNotFoundError, match="apt-get install"):
+        c.load_images("fashion_mnist", tmp_path)
+
+
+def test_families_have_the_promised_budgets():
+    budget = c.build_family("standard", 8).parameters()
+    n_std = sum(p.numel() for p in budget)
+    n = {f: sum(p.numel() for p in c.build_family(f, 8).parameters()) for f in c.FAMILIES}
+    assert n["symmetric_deep"] == n_std
+    assert 0.5 * n_std < n["symmetric_half"] < 0.6 * n_std
+    assert abs(n["symmetric_wide"] - n_std) < 0.1 * n_std
+
+
+def test_build_family_is_seeded_and_keeps_the_global_rng():
+    torch.manual_seed(123)
+    before = torch.rand(1)
+    torch.manual_seed(123)
+    a = c.build_family("symmetric_deep", 4, seed=5)
+    after = torch.rand(1)
+    b = c.build_family("symmetric_deep", 4, seed=5)
+    assert torch.equal(before, after)
+    for p, q in zip(a.parameters(), b.parameters(), strict=True):
+        assert torch.equal(p, q)
+
+
+def test_experiment_rows_learn_and_are_deterministic():
+    data = _toy()
+    kw = {"widths": [4], "blocks": (1,), "epochs": 10, "batch_size": 16, "lr": 1e-2,
+          "noise_levels": [0.0, 0.5]}
+    rows = c.classification_experiment(data, **kw)
+    again = c.classification_experiment(data, **kw)
+    assert [r.family for r in rows] == list(c.CONFIGS["quick"]["families"])
+    for r, s in zip(rows, again, strict=True):
+        assert r.history.batch_loss == s.history.batch_loss
+        assert r.test_accuracy == s.test_accuracy
+        assert r.test_accuracy == pytest.approx(accuracy(r.model, data.X_test, data.y_test))
+        assert r.noise_accuracy[0.0] == r.test_accuracy
+        assert len(r.history.batch_loss) == 10 * 3  # three batches of 16 per epoch
+    best = max(r.test_accuracy for r in rows)
+    assert best > 0.8  # the toy classes are separable by brightness
+
+
+def test_experiment_bad_arguments():
+    with pytest.raises(TypeError, match="data"):
+        c.classification_experiment((np.zeros(3), np.zeros(3)))
+    with pytest.raises(ValueError, match="families"):
+        c.classification_experiment(_toy(), families=["resnet"])
+    with pytest.raises(ValueError, match="noise_levels"):
+        c.classification_experiment(_toy(), noise_levels=[-0.1])
+
+
+def test_noisy_accuracy_changes_with_noise_and_is_reproducible():
+    data = _toy()
+    net = ResNetClassifier("symmetric", 4, (1,))
+    a = c.noisy_accuracy(net, data.X_test, data.y_test, 5.0, seed=1)
+    b = c.noisy_accuracy(net, data.X_test, data.y_test, 5.0, seed=1)
+    assert a == b
+    assert c.noisy_accuracy(net, data.X_test, data.y_test, 0.0) == accuracy(
+        net, data.X_test, data.y_test)
+
+
+def test_block_gains_of_a_contracting_symmetric_network():
+    net = ResNetClassifier("symmetric", 3, (2,)).double()
+    with torch.no_grad():
+        for blk in net.residual_blocks():
+            blk.weight.mul_(0.2)
+    size = (4, 4)  # an 8x8 image is pooled to 4x4 before the first stage
+    assert (c.stability_ratios(net, (8, 8)) <= 1).all()
+    ratio, gain = c.block_gains(net, torch.rand(8, 1, 8, 8, dtype=torch.float64))
+    assert ratio.shape == gain.shape == (2,)
+    assert (gain <= 1 + 1e-9).all()
+    ratios = [blk.stability_ratio(size) for blk in net.residual_blocks()]
+    np.testing.assert_allclose(c.stability_ratios(net, (8, 8)), ratios)
+
+
+def test_stability_ratios_are_empty_for_standard_blocks():
+    assert c.stability_ratios(ResNetClassifier("standard", 3, (1,)), (8, 8)).size == 0
+    with pytest.raises(TypeError, match="model"):
+        c.stability_ratios(torch.nn.Linear(2, 2), (8, 8))
+    with pytest.raises(TypeError, match="model"):
+        c.block_gains(torch.nn.Linear(2, 2), np.zeros((1, 1, 8, 8)))
+
+
+def _row(width, family, acc):
+    return c.ClassifierRow(family, width, width, (2, 2), 100, acc, {0.1: acc / 2},
+                           History(), 1.0, None)
+
+
+@pytest.mark.parametrize(("deep", "wins", "word"), [
+    ((0.9, 0.8), 2, "every budget"), ((0.7, 0.6), 0, "did not"), ((0.9, 0.6), 1, "mixed")])
+def test_compare_at_budgets(deep, wins, word):
+    rows = [_row(8, "standard", 0.8), _row(8, "symmetric_half", 0.5),
+            _row(8, "symmetric_deep", deep[0]),
+            _row(16, "standard", 0.7), _row(16, "symmetric_half", 0.75),
+            _row(16, "symmetric_deep", deep[1])]
+    out = c.compare_at_budgets(rows)
+    assert out["budgets"] == 2 and out["deep_wins"] == wins and out["half_wins"] == 1
+    assert out["mean_gap_half"] == pytest.approx((-0.3 + 0.05) / 2)
+    assert word in out["text"]
+
+
+def test_results_table_has_a_line_per_row():
+    rows = [_row(8, "standard", 0.8), _row(8, "symmetric_deep", 0.85)]
+    lines = c.results_table(rows).splitlines()
+    assert len(lines) == 4 and "85.00" in lines[3] and "noise 0.1" in lines[0]
+
+
+def test_the_experiment_runs_on_fabricated_cifar10_batches(tmp_path):
+    import pickle
+
+    rng = np.random.default_rng(0)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        batch = {b"data": rng.integers(0, 256, (6, 3072), dtype=np.uint8),
+                 b"labels": list(np.arange(6) % 10)}
+        with open(tmp_path / name, "wb") as fh:
+            pickle.dump(batch, fh)
+    data = c.load_images("cifar10", tmp_path, n_train=20)
+    assert data.X_train.shape == (20, 3, 32, 32) and data.in_channels == 3
+    rows = c.classification_experiment(data, widths=[2], families=["symmetric_half"],
+                                       blocks=(1,), noise_levels=[0.1])
+    assert rows[0].model.in_channels == 3 and 0.0 <= rows[0].test_accuracy <= 1.0
+    assert c.stability_ratios(rows[0].model, data.X_test.shape[2:]).shape == (1,)
