@@ -478,6 +478,10 @@ def _cases() -> dict[str, list[Case]]:
     c["experiments.classification.compare_at_budgets"] = [
         ("rows wrong type", lambda: cl.compare_at_budgets(["row"]), TypeError, "rows"),
     ]
+    c["experiments.classification.most_robust"] = [
+        ("rows wrong type", lambda: cl.most_robust(["row"], 0.1), TypeError, "rows"),
+        ("sigma negative", lambda: cl.most_robust([], -0.1), ValueError, "sigma"),
+    ]
     dn = denoising
     data = dn.denoising_data(4, 16, seed=0)
     c["experiments.denoising.psnr"] = [

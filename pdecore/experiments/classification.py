@@ -53,6 +53,7 @@ __all__ = [
     "build_family",
     "classification_experiment",
     "compare_at_budgets",
+    "most_robust",
     "load_images",
     "noisy_accuracy",
     "results_table",
@@ -437,3 +438,38 @@ def compare_at_budgets(rows: Sequence[ClassifierRow]) -> dict:
         out["text"] = (f"In this run the symmetric network beat the standard one at equal "
                        f"parameters at {wins} of {n} budgets, so the result is mixed.")
     return out
+
+
+def most_robust(rows: Sequence[ClassifierRow], sigma: float) -> dict[str, int]:
+    """Count, per family, the budgets at which it had the best accuracy under noise ``sigma``.
+
+    Parameters
+    ----------
+    rows : list of ClassifierRow
+    sigma : float
+        One of the noise levels of the rows (``0`` means the clean test set).
+
+    Returns
+    -------
+    dict
+        ``{family: number of budgets it won}`` for every family of the rows (ties count
+        for each family with the best accuracy).
+    """
+    rows = _check_rows(rows)
+    sigma = as_positive(sigma, "sigma", allow_zero=True)
+
+    def score(r: ClassifierRow) -> float:
+        if sigma == 0:
+            return r.test_accuracy
+        if sigma not in r.noise_accuracy:
+            raise ValueError(f"sigma={sigma} is not a noise level of the rows; they have "
+                             f"{sorted(r.noise_accuracy)}")
+        return r.noise_accuracy[sigma]
+
+    counts = {r.family: 0 for r in rows}
+    for width in sorted({r.width for r in rows}):
+        group = [r for r in rows if r.width == width]
+        best = max(score(r) for r in group)
+        for r in group:
+            counts[r.family] += score(r) == best
+    return counts

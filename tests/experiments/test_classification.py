@@ -195,3 +195,18 @@ def test_the_experiment_runs_on_fabricated_cifar10_batches(tmp_path):
                                        blocks=(1,), noise_levels=[0.1])
     assert rows[0].model.in_channels == 3 and 0.0 <= rows[0].test_accuracy <= 1.0
     assert c.stability_ratios(rows[0].model, data.X_test.shape[2:]).shape == (1,)
+
+
+def test_most_robust_counts_budget_winners_under_noise():
+    rows = [_row(8, "standard", 0.8), _row(8, "symmetric_deep", 0.7),
+            _row(16, "standard", 0.6), _row(16, "symmetric_deep", 0.9)]
+    # _row stores noise accuracy 0.1 -> acc / 2, so the ranking follows the clean one
+    assert c.most_robust(rows, 0.0) == {"standard": 1, "symmetric_deep": 1}
+    assert c.most_robust(rows, 0.1) == {"standard": 1, "symmetric_deep": 1}
+    rows[0] = c.ClassifierRow("standard", 8, 8, (2, 2), 100, 0.8, {0.1: 0.1}, History(),
+                              1.0, None)
+    assert c.most_robust(rows, 0.1) == {"standard": 0, "symmetric_deep": 2}
+    with pytest.raises(ValueError, match="sigma"):
+        c.most_robust(rows, 0.5)
+    with pytest.raises(TypeError, match="rows"):
+        c.most_robust([1], 0.1)
