@@ -54,10 +54,7 @@ def glued_values(notebook: str | os.PathLike) -> dict[str, object]:
     """
     path = Path(notebook)
     try:
-        nb = json.loads(path.read_text())
-        cells = nb["cells"]
-    except FileNotFoundError:
-        raise
+        cells = json.loads(path.read_text())["cells"]
     except (json.JSONDecodeError, KeyError, TypeError) as exc:
         raise ValueError(f"{path}: not a readable notebook ({exc})") from None
     values: dict[str, object] = {}

@@ -21,8 +21,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+from scipy.sparse.linalg import LinearOperator, eigsh
 from torch import nn
 
 from .._validation import as_int, as_positive
@@ -253,9 +255,6 @@ def conv2d_operator_norm(
     >>> print(f"{conv2d_operator_norm(w, (8, 8), 1):.6f}")
     2.000000
     """
-    import numpy as np
-    from scipy.sparse.linalg import LinearOperator, eigsh
-
     if not isinstance(weight, torch.Tensor):
         raise TypeError(f"weight must be a torch.Tensor, got {type(weight).__name__}")
     if weight.ndim != 4:
