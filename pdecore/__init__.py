@@ -16,6 +16,7 @@ FSI: extrapolating skip connection     :mod:`pdecore.fsi`                 3
 semi-implicit scheme (banded solve)    :mod:`pdecore.implicit`            4
 multigrid V/W-cycles = U-net           :mod:`pdecore.multigrid`           5
 test signals (real scan line, noise)   :mod:`pdecore.signals`             1, 6
+results files, seeds, win rule         :mod:`pdecore.results`             2-8
 figure helpers                         :mod:`pdecore.plotting`            all
 =====================================  =================================  =======
 """
@@ -32,6 +33,7 @@ from . import (
     multigrid,
     operators,
     report,
+    results,
     signals,
 )
 from .diffusivities import (
@@ -120,6 +122,7 @@ __all__ = [
     "piecewise_linear",
     "potential",
     "report",
+    "results",
     "scanline",
     "semi_implicit_jacobi",
     "semi_implicit_matrix_bands",
