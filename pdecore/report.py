@@ -1,20 +1,20 @@
 """The reproduction report: the abstract's claims, the chapters' measured numbers, verdicts.
 
-Every number a chapter states in its text is stored in the executed notebook by myst-nb's
-``glue``. :func:`glued_values` reads them back from an executed ``.ipynb``,
-:func:`chapter_results` from every chapter in a folder, and :func:`assess_claims` turns
-them into one :class:`ClaimRow` per claim of the paper's abstract, with a verdict computed
-from the numbers (never typed). Used by the closing chapter (:ref:`ch-report`).
+Every chapter writes the numbers its text states to ``<chapter>.results.json`` beside its
+executed notebook (:func:`pdecore.results.publish`). :func:`chapter_results` reads those
+files (never notebook output), and :func:`assess_claims` turns them into one
+:class:`ClaimRow` per claim of the paper's abstract, with a verdict computed from the
+numbers (never typed). Used by the closing chapter (:ref:`ch-report`).
 """
 
 from __future__ import annotations
 
-import ast
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from .results import read_results, results_path
 
 __all__ = [
     "CHAPTERS",
@@ -23,10 +23,9 @@ __all__ = [
     "assess_claims",
     "chapter_results",
     "claims_table",
-    "glued_values",
 ]
 
-#: Chapter file stems whose glued numbers the report reads.
+#: Chapter file stems whose results files the report reads.
 CHAPTERS = (
     "01_diffusion",
     "02_explicit_resnet",
@@ -38,70 +37,54 @@ CHAPTERS = (
 )
 
 
-def glued_values(notebook: str | os.PathLike) -> dict[str, object]:
-    """Return ``{name: value}`` of every ``glue`` call in an executed notebook.
+class _Numbers(dict):
+    """A chapter's numbers; a missing key names the results file it was expected in."""
 
-    Values are read from their ``text/plain`` form: numbers, strings, lists and dicts are
-    parsed (:func:`ast.literal_eval`); anything else (a figure, an object) is kept as
-    its text.
+    def __init__(self, values: Mapping[str, object], source: str) -> None:
+        super().__init__(values)
+        self.source = source
 
-    Raises
-    ------
-    FileNotFoundError
-        The notebook does not exist.
-    ValueError
-        The file is not a notebook (names the file).
-    """
-    path = Path(notebook)
-    try:
-        cells = json.loads(path.read_text())["cells"]
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise ValueError(f"{path}: not a readable notebook ({exc})") from None
-    values: dict[str, object] = {}
-    for cell in cells:
-        for output in cell.get("outputs", []):
-            record = output.get("metadata", {}).get("scrapbook")
-            if not record:
-                continue
-            text = output.get("data", {}).get(f"{record.get('mime_prefix', '')}text/plain")
-            if text is None:
-                continue
-            text = "".join(text) if isinstance(text, list) else text
-            try:
-                values[record["name"]] = ast.literal_eval(text)
-            except (ValueError, SyntaxError):
-                values[record["name"]] = text
-    return values
+    def __missing__(self, key: str) -> object:
+        raise KeyError(f"{self.source} has no number {key!r}; rerun its chapter with the "
+                       "current pdecore (make book)")
 
 
 def chapter_results(
     folder: str | os.PathLike, chapters: tuple[str, ...] = CHAPTERS
 ) -> dict[str, dict[str, object]]:
-    """Glued values of each chapter executed into ``folder``; missing chapters are skipped.
+    """Return the numbers of each chapter whose results file is in ``folder``.
 
     Parameters
     ----------
     folder : str or path-like
-        Where the executed notebooks are (``_build/executed`` for ``make book``).
+        Where the chapters were executed (``_build/executed`` for ``make book``); each
+        wrote ``<chapter>.results.json`` there. Chapters without a file are skipped.
     chapters : tuple of str
         File stems to read.
 
     Returns
     -------
     dict
-        ``{chapter: {name: value}}`` for every chapter found.
+        ``{chapter: {name: value}}``; looking up a missing name raises a ``KeyError``
+        that names the file.
 
     Raises
     ------
     FileNotFoundError
         ``folder`` does not exist.
+    ValueError
+        A results file is malformed (names the file).
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"folder {folder} does not exist; execute the chapters "
                                 "first (make book, or make chapters-quick)")
-    return {name: glued_values(folder / f"{name}.ipynb") for name in chapters
-            if (folder / f"{name}.ipynb").is_file()}
+    out = {}
+    for name in chapters:
+        path = results_path(name, folder)
+        if path.is_file():
+            out[name] = _Numbers(read_results(path)["numbers"], str(path))
+    return out
 
 
 @dataclass(frozen=True)
@@ -147,7 +130,8 @@ def assess_claims(results: Mapping[str, Mapping[str, object]]) -> list[ClaimRow]
     -------
     list of ClaimRow
     """
-    r = {k: dict(v) for k, v in results.items()}
+    r = {k: v if isinstance(v, _Numbers) else _Numbers(v, f"{k}.results.json")
+         for k, v in results.items()}
     rows = []
 
     def missing(*names):

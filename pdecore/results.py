@@ -312,15 +312,17 @@ def publish(
     quick: bool,
     seeds: Iterable[int] = (),
     folder: str | os.PathLike = ".",
+    extra: Mapping[str, Any] | None = None,
     glue: bool = True,
 ) -> Path:
     """Write the chapter's results file and glue every number under its own name.
 
     Chapters call this once, in a hidden cell, with everything their text states; the
-    text then refers to ``{glue:text}`name``` and the report reads the file.
+    text then refers to ``{glue:text}`name``` and the report reads the file. The
+    arguments are those of :func:`write_results`.
     """
     path = write_results(chapter, numbers, parameters=parameters, quick=quick,
-                         seeds=seeds, folder=folder)
+                         seeds=seeds, folder=folder, extra=extra)
     if glue:
         from myst_nb import glue as _glue
 

@@ -93,6 +93,7 @@ RECORDS = {
     "multigrid.Level",  # built by multigrid_hierarchy, which checks its input
     "train.History",
     "experiments.acceleration.AccelerationRow",
+    "experiments.classification.ClassificationResult",
     "experiments.classification.ClassifierRow",
     "experiments.classification.ImageData",
     "experiments.denoising.Baseline",
@@ -461,6 +462,10 @@ def _cases() -> dict[str, list[Case]]:
          "widths"),
         ("family unknown", lambda: cl.classification_experiment(_images(), families=["x"]),
          ValueError, "families"),
+    ]
+    c["experiments.classification.run"] = [
+        ("config unknown", lambda: cl.run("fast", data=_images()), ValueError, "config"),
+        ("seed=-1", lambda: cl.run("quick", data=_images(), seed=-1), ValueError, "seed"),
     ]
     c["experiments.classification.block_gains"] = [
         ("model wrong type", lambda: cl.block_gains("m", _images().X_test), TypeError, "model"),

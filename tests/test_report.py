@@ -1,50 +1,28 @@
-"""The reproduction report: reading glued numbers back, and verdicts from numbers."""
-
-import json
+"""The reproduction report: reading the chapters' results files, and verdicts from numbers."""
 
 import pytest
 
-from pdecore import report
+from pdecore import report, results
 
 
-def _glue_output(name, text):
-    return {"output_type": "display_data", "metadata": {"scrapbook": {
-        "name": name, "mime_prefix": "application/papermill.record/"}},
-        "data": {"application/papermill.record/text/plain": text}}
-
-
-def _notebook(path, outputs):
-    nb = {"cells": [{"cell_type": "code", "source": "", "metadata": {},
-                     "outputs": outputs, "execution_count": 1},
-                    {"cell_type": "markdown", "source": "text", "metadata": {}}],
-          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
-    path.write_text(json.dumps(nb))
-    return path
-
-
-def test_glued_values_are_parsed(tmp_path):
-    nb = _notebook(tmp_path / "a.ipynb", [
-        _glue_output("err", "3.5e-16"), _glue_output("n", "5"),
-        _glue_output("text", "'mixed result'"), _glue_output("fig", "<Figure size 1x1>"),
-        {"output_type": "stream", "name": "stdout", "text": "not glue"}])
-    assert report.glued_values(nb) == {"err": 3.5e-16, "n": 5, "text": "mixed result",
-                                       "fig": "<Figure size 1x1>"}
-
-
-def test_glued_values_errors(tmp_path):
-    with pytest.raises(FileNotFoundError):
-        report.glued_values(tmp_path / "missing.ipynb")
-    (tmp_path / "bad.ipynb").write_text("{no")
-    with pytest.raises(ValueError, match="bad.ipynb"):
-        report.glued_values(tmp_path / "bad.ipynb")
-
-
-def test_chapter_results_skips_missing_chapters(tmp_path):
-    _notebook(tmp_path / "02_explicit_resnet.ipynb", [_glue_output("param_ratio", "0.5")])
-    _notebook(tmp_path / "02_explicit_resnet.tmp.ipynb", [_glue_output("x", "1")])
+def test_chapter_results_reads_results_files_and_skips_missing(tmp_path):
+    results.write_results("02_explicit_resnet", {"param_ratio": 0.5}, parameters={},
+                          quick=True, seeds=[0], folder=tmp_path)
+    (tmp_path / "03_fed_fsi.ipynb").write_text("{}")  # a notebook alone is not read
     assert report.chapter_results(tmp_path) == {"02_explicit_resnet": {"param_ratio": 0.5}}
     with pytest.raises(FileNotFoundError, match="execute the chapters"):
         report.chapter_results(tmp_path / "nope")
+
+
+def test_errors_name_the_file_and_the_key(tmp_path):
+    (tmp_path / "03_fed_fsi.results.json").write_text("{no")
+    with pytest.raises(ValueError, match="03_fed_fsi.results.json"):
+        report.chapter_results(tmp_path)
+    results.write_results("03_fed_fsi", {"other": 1}, parameters={}, quick=True,
+                          seeds=[], folder=tmp_path)
+    found = report.chapter_results(tmp_path)
+    with pytest.raises(KeyError, match=r"03_fed_fsi.results.json has no number 'net_dev'"):
+        report.assess_claims(found)
 
 
 GOOD = {

@@ -41,12 +41,14 @@ from ..nets.classifier import (
     classifier_parameters,
     classifier_with_budget,
 )
+from ..results import resolve_config
 from ..train import History, accuracy, count_parameters, fit
 
 __all__ = [
     "CONFIGS",
     "FAMILIES",
     "FAMILY_LABELS",
+    "ClassificationResult",
     "ClassifierRow",
     "ImageData",
     "block_gains",
@@ -57,6 +59,7 @@ __all__ = [
     "load_images",
     "noisy_accuracy",
     "results_table",
+    "run",
     "stability_ratios",
 ]
 
@@ -473,3 +476,118 @@ def most_robust(rows: Sequence[ClassifierRow], sigma: float) -> dict[str, int]:
         for r in group:
             counts[r.family] += score(r) == best
     return counts
+
+
+@dataclass
+class ClassificationResult:
+    """E5 at one configuration: the data, one row per network, and the block analysis.
+
+    Attributes
+    ----------
+    config : dict
+        The resolved settings (a member of :data:`CONFIGS`, with overrides).
+    seeds : tuple of int
+        The seeds of the data subset, the weights and the shuffling.
+    data : ImageData
+        The training and test images used.
+    rows : list of ClassifierRow
+        One per network (:func:`classification_experiment`).
+    gains : dict
+        ``{family: (norm_ratio, gain)}`` of :func:`block_gains` at the largest width.
+    stability : dict
+        ``{family: stability_ratios}`` of the symmetric families at the largest width.
+    """
+
+    config: dict
+    seeds: tuple[int, ...]
+    data: ImageData
+    rows: list[ClassifierRow]
+    gains: dict
+    stability: dict
+
+    def numbers(self) -> dict[str, float | int | str]:
+        """Every number chapter 7 states (accuracies in percent)."""
+        verdict = compare_at_budgets(self.rows)
+        out: dict[str, float | int | str] = {
+            "n_train": len(self.data.y_train), "n_test": len(self.data.y_test),
+            "epochs": int(self.config["epochs"]),
+            "widths": ", ".join(map(str, self.config["widths"])),
+            "n_budgets": verdict["budgets"], "verdict_text": verdict["text"]}
+        for key in ("deep", "half", "stable"):
+            out[f"{key}_wins"] = verdict[f"{key}_wins"]
+            if np.isfinite(verdict[f"mean_gap_{key}"]):
+                out[f"mean_gap_{key}"] = 100 * verdict[f"mean_gap_{key}"]
+        for r in self.rows:
+            out[f"acc_{r.family}_{r.width}"] = 100 * r.test_accuracy
+            out[f"params_{r.family}_{r.width}"] = r.params
+        sigma_max = max(self.rows[0].noise_accuracy)
+        out["sigma_max"] = sigma_max
+        for name, sigma in (("clean_text", 0.0), ("robust_text", sigma_max)):
+            out[name] = "; ".join(f"{FAMILY_LABELS[f]}: {n}"
+                                  for f, n in most_robust(self.rows, sigma).items())
+        unconstrained = [v for f, v in self.stability.items() if f != "symmetric_stable"]
+        ratios = np.concatenate(unconstrained) if unconstrained else np.zeros(0)
+        stable = self.stability.get("symmetric_stable", np.zeros(0))
+        out.update(n_stable=int((ratios <= 1).sum()), n_sym_blocks=int(ratios.size),
+                   n_stable_c=int((stable <= 1 + 1e-9).sum()),
+                   n_stable_blocks=int(stable.size))
+        if ratios.size:
+            out["ratio_max"] = float(ratios.max())
+        if "standard" in self.gains:
+            out["std_gain_max"] = float(self.gains["standard"][1].max())
+        sym = [g for f, (_, g) in self.gains.items()
+               if f not in ("standard", "symmetric_stable")]
+        if sym:
+            out["sym_gain_max"] = float(np.concatenate(sym).max())
+        if "symmetric_stable" in self.gains:
+            out["stable_gain_max"] = float(self.gains["symmetric_stable"][1].max())
+        return out
+
+
+def run(
+    config: str | dict = "default",
+    *,
+    dataset: str = "fashion_mnist",
+    data_root: str | os.PathLike | None = None,
+    seed: int = 0,
+    device: torch.device | str = "cpu",
+    progress: bool = False,
+    threads: int | None = None,
+    data: ImageData | None = None,
+    **overrides: object,
+) -> ClassificationResult:
+    """Run E5 at a configuration of :data:`CONFIGS` and analyse the widest networks.
+
+    Parameters
+    ----------
+    config : str or dict
+        ``"quick"``, ``"default"``, ``"paper"`` or a settings mapping; ``overrides``
+        change single settings (:func:`pdecore.results.resolve_config`).
+    dataset, data_root
+        Passed to :func:`load_images` (ignored when ``data`` is given).
+    seed : int
+        Seed of the data subset, the weights and the shuffling.
+    device, progress, threads
+        Passed to :func:`classification_experiment`.
+    data : ImageData, optional
+        Use these images instead of loading a data set.
+
+    Returns
+    -------
+    ClassificationResult
+    """
+    cfg = resolve_config(CONFIGS, config, **overrides)
+    seed = as_int(seed, "seed", minimum=0)
+    if data is None:
+        data = load_images(dataset, data_root, cfg["n_train"], cfg["n_test"], seed)
+    rows = classification_experiment(
+        data, cfg["widths"], cfg["families"], blocks=cfg["blocks"], epochs=cfg["epochs"],
+        seed=seed, noise_levels=(0.1, 0.2, 0.3), device=device, progress=progress,
+        threads=threads)
+    widest = max(r.width for r in rows)
+    probe = data.X_test[:256]
+    gains = {r.family: block_gains(r.model, probe, seed=seed)
+             for r in rows if r.width == widest}
+    stability = {r.family: stability_ratios(r.model, data.X_test.shape[2:])
+                 for r in rows if r.width == widest and r.family != "standard"}
+    return ClassificationResult(cfg, (seed,), data, rows, gains, stability)

@@ -210,3 +210,24 @@ def test_most_robust_counts_budget_winners_under_noise():
         c.most_robust(rows, 0.5)
     with pytest.raises(TypeError, match="rows"):
         c.most_robust([1], 0.1)
+
+
+def test_run_carries_its_inputs_and_states_numbers_from_its_rows():
+    data = _toy()
+    res = c.run("quick", data=data, seed=1, widths=(2,), blocks=(1,), epochs=1,
+                families=("standard", "symmetric_half", "symmetric_deep"))
+    assert res.config["widths"] == (2,) and res.seeds == (1,) and res.data is data
+    nums = res.numbers()
+    by = {r.family: r for r in res.rows}
+    assert nums["n_budgets"] == 1 and nums["n_train"] == 48 and nums["widths"] == "2"
+    gap = 100 * (by["symmetric_deep"].test_accuracy - by["standard"].test_accuracy)
+    assert nums["mean_gap_deep"] == pytest.approx(gap)
+    assert nums["deep_wins"] == int(gap > 0)
+    assert "mean_gap_stable" not in nums  # family not run: no NaN in the results file
+    assert nums["std_gain_max"] == pytest.approx(float(res.gains["standard"][1].max()))
+    ratios = np.concatenate([res.stability["symmetric_half"],
+                             res.stability["symmetric_deep"]])
+    assert nums["n_sym_blocks"] == ratios.size == 3
+    assert nums["n_stable"] == int((ratios <= 1).sum())
+    with pytest.raises(ValueError, match="unknown settings"):
+        c.run("quick", data=data, width=2)
