@@ -76,30 +76,33 @@ $(PKG_STAMP): $(PKG_SOURCES) $(ENV_STAMP)
 
 # --- chapters ----------------------------------------------------------------------
 
+# Every output is written to a unique temporary file in the target's folder (hidden, so
+# no glob picks it up) and renamed when complete: a killed or concurrent run leaves
+# either the complete notebook or nothing that Make trusts.
+# atomically(target, command writing to $$tmp)
+define atomically
+	@mkdir -p $(dir $(1))
+	@tmp=$$(mktemp $(dir $(1)).$(notdir $(basename $(1))).XXXXXX.ipynb); \
+	  trap 'rm -f "$$tmp"' EXIT; $(2) && chmod a+r "$$tmp" && mv -f "$$tmp" $(1)
+endef
+
 $(BUILD)/notebooks/%.ipynb: book/chapters/%.md $(ENV_STAMP)
-	@mkdir -p $(@D)
-	@$(BIN)/jupytext --quiet --to ipynb $< -o $(@:.ipynb=.tmp.ipynb) && mv $(@:.ipynb=.tmp.ipynb) $@
+	$(call atomically,$@,$(BIN)/jupytext --quiet --to ipynb $< -o "$$tmp")
 
 $(BUILD)/notebooks/%.ipynb: book/appendix/%.md $(ENV_STAMP)
-	@mkdir -p $(@D)
-	@$(BIN)/jupytext --quiet --to ipynb $< -o $(@:.ipynb=.tmp.ipynb) && mv $(@:.ipynb=.tmp.ipynb) $@
+	$(call atomically,$@,$(BIN)/jupytext --quiet --to ipynb $< -o "$$tmp")
 
 # The benchmark page renders the stored results of `make bench`.
 BENCH_RESULTS := benchmarks/results.json benchmarks/multigrid_results.json benchmarks/benchlib.py
 $(BUILD)/executed/benchmarks.ipynb $(BUILD)/test/executed/benchmarks.ipynb: $(BENCH_RESULTS)
 
-# Write to a temporary file and rename: a killed run leaves nothing that Make trusts.
 $(BUILD)/executed/%.ipynb: $(BUILD)/notebooks/%.ipynb $(PKG_STAMP) | $(FMNIST_FILE)
-	@mkdir -p $(@D)
 	@echo "==> Executing chapter $* (default parameters)"
-	@$(BIN)/papermill $< $(@:.ipynb=.tmp.ipynb) --cwd $(@D) $(PM_FLAGS)
-	@mv $(@:.ipynb=.tmp.ipynb) $@
+	$(call atomically,$@,$(BIN)/papermill $< "$$tmp" --cwd $(@D) $(PM_FLAGS))
 
 $(BUILD)/test/executed/%.ipynb: $(BUILD)/notebooks/%.ipynb $(PKG_STAMP) | $(FMNIST_FILE)
-	@mkdir -p $(@D)
 	@echo "==> Executing chapter $* (quick=True)"
-	@$(BIN)/papermill $< $(@:.ipynb=.tmp.ipynb) --cwd $(@D) $(PM_FLAGS) -p quick True
-	@mv $(@:.ipynb=.tmp.ipynb) $@
+	$(call atomically,$@,$(BIN)/papermill $< "$$tmp" --cwd $(@D) $(PM_FLAGS) -p quick True)
 
 # The reproduction report reads the other chapters' executed notebooks: it runs after them.
 REPORT := 08_reproduction_report
@@ -111,10 +114,8 @@ chapters: $(EXECUTED) ## Execute every chapter at its default parameters
 chapters-quick: $(EXECUTED_Q) ## Execute every chapter in quick (CI) mode
 
 chapter-%: $(BUILD)/notebooks/%.ipynb $(PKG_STAMP) | $(FMNIST_FILE) ## Rerun one chapter: make chapter-01_diffusion PM_ARGS="-p seed 3"
-	@mkdir -p $(BUILD)/runs
 	@echo "==> Executing chapter $* with: $(or $(PM_ARGS),default parameters)"
-	@$(BIN)/papermill $< $(BUILD)/runs/$*.tmp.ipynb --cwd $(BUILD)/runs $(PM_FLAGS) $(PM_ARGS)
-	@mv $(BUILD)/runs/$*.tmp.ipynb $(BUILD)/runs/$*.ipynb
+	$(call atomically,$(BUILD)/runs/$*.ipynb,$(BIN)/papermill $< "$$tmp" --cwd $(BUILD)/runs $(PM_FLAGS) $(PM_ARGS))
 	@echo "==> Wrote $(BUILD)/runs/$*.ipynb (open it in Jupyter; the book keeps the defaults)"
 
 # --- the HTML book -----------------------------------------------------------------
@@ -126,7 +127,6 @@ define stage
 	cp -r book $(2)/book
 	rm -f $(addprefix $(2)/,$(NOTEBOOK_MD))
 	cp $(1)/*.ipynb $(2)/book/chapters/
-	rm -f $(2)/book/chapters/*.tmp.ipynb
 	$(foreach a,$(APPENDIX),mv $(2)/book/chapters/$(a).ipynb $(2)/book/appendix/;)
 	sed 's/^  execute_notebooks: cache/  execute_notebooks: "off"/' _config.yml > $(2)/_config.yml
 	cp _toc.yml $(2)/_toc.yml
