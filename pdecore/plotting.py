@@ -17,25 +17,30 @@ __all__ = [
     "draw_residual_blocks",
     "draw_unrolled_rnn",
     "draw_vcycle_unet",
+    "plot_accuracy_cost",
     "plot_amplification",
     "plot_block_gains",
     "plot_classification",
     "plot_convergence_factors",
+    "plot_denoising_curves",
     "plot_denoising_examples",
     "plot_denoising_results",
     "plot_error_vs_steps",
     "plot_evolution",
     "plot_fixed_point",
+    "plot_growth_sweep",
     "plot_image_samples",
     "plot_fluxes",
     "plot_learned_fluxes",
-    "plot_learning",
     "plot_monitors",
     "plot_norm_trajectories",
     "plot_orders",
     "plot_perturbation_growth",
     "plot_scheme_comparison",
     "plot_schedules",
+    "plot_speedups",
+    "plot_unet_ablation",
+    "plot_unet_comparison",
     "use_style",
 ]
 
@@ -293,6 +298,50 @@ def plot_norm_trajectories(results, *, ncols: int = 5):
     return fig
 
 
+def plot_growth_sweep(sweep):
+    r"""E1 against the weight scale: fraction of networks that grow, and how much.
+
+    Parameters
+    ----------
+    sweep : pdecore.experiments.stability.StabilitySweep
+        Left: fraction of networks (all fluxes and seeds) whose largest ratio
+        :math:`\max_{k \ge 1}\|u^k\|/\|u^0\|` exceeds :math:`1 + 10^{-9}`; right: the
+        median of that ratio with its quartiles over networks. Symmetric blocks in blue,
+        standard blocks in orange; the dashed line is the bound (scale 1).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib import ticker
+
+    c = np.asarray(sweep.factors)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(8.0, 3.2))
+    for kind, color, marker in (("symmetric", "C0", "o"), ("standard", "C1", "s")):
+        ratios = sweep.max_ratio[sweep.kinds.index(kind)]  # (fluxes, scales, seeds)
+        ax1.semilogx(c, 100 * sweep.fraction_growing(kind), marker=marker, color=color,
+                     label=f"{kind} blocks")
+        ax2.loglog(c, sweep.median_max_ratio(kind), marker=marker, color=color,
+                   label=f"{kind}: median")
+        lo, hi = np.percentile(ratios, [25, 75], axis=(0, 2))
+        ax2.fill_between(c, lo, hi, color=color, alpha=0.2, linewidth=0,
+                         label=f"{kind}: quartiles")
+    for ax in (ax1, ax2):
+        ax.axvline(1.0, color="C3", linestyle="--", linewidth=0.8)
+        ax.set_xlabel(r"weight scale $c = \tau L\|W\|_2^2/2$ (1 = bound)")
+    ax1.set(ylabel="networks that grow (%)", ylim=(-5, 105))
+    ax2.axhline(1.0, color="0.4", linewidth=0.8)
+    ax2.yaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax2.yaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))
+    ax2.yaxis.set_minor_formatter(ticker.NullFormatter())
+    ax2.set_ylabel(r"$\max_{k\geq 1} \|u^k\|_2/\|u^0\|_2$")
+    ax1.legend(loc="center right")
+    ax2.legend(loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
 def plot_amplification(factors: np.ndarray, measured: np.ndarray, theory: np.ndarray):
     r"""Plot the worst-case one-block amplification against :math:`\tau/\tau_{\max}`.
 
@@ -360,12 +409,30 @@ def plot_perturbation_growth(growth: Mapping[str, np.ndarray]):
     return fig
 
 
-def plot_error_vs_steps(rows, *, title: str = ""):
-    """Plot RMSE against the number of steps for explicit, FED and FSI runs, one line per T.
+_SCHEME_STYLES = {"explicit": ("k", "*", "-"), "FED": ("C0", "o", "-"),
+                  "FSI": ("C1", "x", ":"), "FED-step": ("C2", "s", "--"),
+                  "FSI-step": ("C3", "^", "-.")}
+
+
+def plot_error_vs_steps(points, *, diffusivity: str, levels: Sequence[float] = (),
+                        title: str = "", y_max: float = 1e3):
+    """Plot RMSE against explicit steps (work) per scheme, one panel per stopping time.
 
     Parameters
     ----------
-    rows : list of pdecore.experiments.acceleration.AccelerationRow
+    points : list of pdecore.experiments.acceleration.WorkPoint
+        The runs of E2; the grid runs are drawn as curves (FED/FSI only with cycle
+        length >= 2: with length 1 they are explicit runs), the first explicit run
+        (the edge of stability) as a star.
+    diffusivity : str
+        Which diffusivity's runs to draw.
+    levels : sequence of float
+        Accuracy levels, drawn as dotted horizontal lines.
+    title : str
+        Figure title.
+    y_max : float
+        Upper end of the error axis; larger errors (runs destroyed by rounding) are
+        cut off.
 
     Returns
     -------
@@ -373,22 +440,89 @@ def plot_error_vs_steps(rows, *, title: str = ""):
     """
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.0, 3.4))
-    times = list(dict.fromkeys(r.T for r in rows))
-    for j, T in enumerate(times):
-        color = f"C{j}"
-        for scheme, marker, style in (("FED", "o", "-"), ("FSI", "x", ":")):
-            sel = sorted((r for r in rows if r.T == T and r.scheme == scheme),
-                         key=lambda r: r.steps)
-            ax.loglog([r.steps for r in sel], [r.rmse for r in sel], marker=marker,
-                      linestyle=style, color=color, markersize=4,
-                      label=f"{scheme}, T = {T:g}")
-        exp = next(r for r in rows if r.T == T and r.scheme == "explicit")
-        ax.loglog([exp.steps], [exp.rmse], "*", color=color, markersize=12,
-                  markeredgecolor="k", label=f"explicit, T = {T:g}")
-    ax.set(xlabel="number of explicit steps (work)", ylabel="RMSE vs. fine reference",
-           title=title)
-    ax.legend(fontsize=7, ncol=2)
+    pts = [p for p in points if p.diffusivity == diffusivity and not p.refined
+           and (p.scheme == "explicit" or p.cycle_length > 1) and np.isfinite(p.rmse)]
+    times = sorted({p.T for p in pts})
+    if not times:
+        raise ValueError(f"points hold no runs of diffusivity {diffusivity!r}")
+    fig, axes = plt.subplots(1, len(times), figsize=(3.2 * len(times) + 1.0, 3.3),
+                             squeeze=False, sharey=True)
+    for ax, T in zip(axes[0], times, strict=True):
+        for scheme, (color, marker, style) in _SCHEME_STYLES.items():
+            sel = sorted((p for p in pts if p.T == T and p.scheme == scheme),
+                         key=lambda p: (p.steps, p.param))
+            if not sel:
+                continue
+            ax.loglog([p.steps for p in sel], [p.rmse for p in sel], marker=marker,
+                      linestyle=style, color=color, markersize=3, linewidth=1.0,
+                      label=scheme)
+            if scheme == "explicit":
+                ax.loglog([sel[0].steps], [sel[0].rmse], "*", color="C3", markersize=11,
+                          markeredgecolor="k", label="explicit at the edge")
+        for lv in levels:
+            ax.axhline(lv, color="0.5", linestyle=":", linewidth=0.8)
+        ax.set(xlabel="explicit steps (work)", title=f"T = {T:g}")
+    if axes[0, 0].get_ylim()[1] > y_max:
+        axes[0, 0].set_ylim(top=y_max)  # FED's rounding blow-ups would squash the rest
+    axes[0, 0].set_ylabel("RMSE vs. reference (grey values)")
+    axes[0, -1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_speedups(speedups, *, time: bool = False):
+    """Plot the speed-up at equal accuracy against the accuracy level, per diffusivity.
+
+    For each stopping time and level the best accelerated scheme's speed-up (explicit
+    work of the cheapest explicit run over that of the cheapest accelerated run) is
+    drawn; levels that no accelerated scheme reached are left out.
+
+    Parameters
+    ----------
+    speedups : list of pdecore.experiments.acceleration.Speedup
+    time : bool
+        Also draw the measured-time speed-ups (open markers, dashed).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FormatStrFormatter
+
+    diffs = list(dict.fromkeys(sp.diffusivity for sp in speedups))
+    if not diffs:
+        raise ValueError("speedups is empty")
+    fig, axes = plt.subplots(1, len(diffs), figsize=(3.6 * len(diffs) + 1.2, 3.2),
+                             squeeze=False, sharey=True)
+    for ax, d in zip(axes[0], diffs, strict=True):
+        rows = [sp for sp in speedups if sp.diffusivity == d]
+        for j, T in enumerate(sorted({sp.T for sp in rows})):
+            levels = sorted({sp.level for sp in rows if sp.T == T}, reverse=True)
+            for kind, style, fill in (("speedup", "-o", None), ("speedup_time", "--o", "none")):
+                if kind == "speedup_time" and not time:
+                    continue
+                xs, ys = [], []
+                for lv in levels:
+                    vals = [getattr(sp, kind) for sp in rows if sp.T == T and sp.level == lv]
+                    vals = [v for v in vals if np.isfinite(v)]
+                    if vals:
+                        xs.append(lv)
+                        ys.append(max(vals))
+                label = f"T = {T:g}" + (" (time)" if kind == "speedup_time" else "")
+                ax.plot(xs, ys, style, color=f"C{j}", markersize=4, label=label,
+                        markerfacecolor=fill)
+        ax.axhline(1.0, color="0.3", linewidth=0.8)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+        ax.yaxis.set_minor_formatter(FormatStrFormatter("%g"))
+        ax.invert_xaxis()
+        ax.set(xlabel="accuracy level (RMSE, grey values)", title=d.replace("_", "-"))
+    axes[0, 0].set_ylabel("speed-up over the best explicit run")
+    axes[0, -1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     return fig
 
@@ -453,6 +587,57 @@ def plot_scheme_comparison(runs_by_model: Mapping[str, list]):
         ax.xaxis.set_minor_formatter(plt.NullFormatter())
     np.atleast_1d(axes)[0].set_ylabel("RMSE vs. fine reference")
     np.atleast_1d(axes)[0].legend()
+    fig.tight_layout()
+    return fig
+
+
+def plot_accuracy_cost(result):
+    r"""Plot E3: RMSE against the step size (top) and against CPU time (bottom), per model.
+
+    Parameters
+    ----------
+    result : pdecore.experiments.implicit.ImplicitResult
+        Runs whose norm grew (the explicit scheme beyond its limit) and unconverged
+        fixed-point or Newton runs are omitted; points are joined in the order of the step
+        size. Dotted vertical line: the explicit limit :math:`2/\|D\|^2`; dashed grey
+        line: slope 1 (first order); dotted horizontal lines: the accuracy levels.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    from .experiments.implicit import SCHEMES
+
+    models = list(result.runs)
+    fig, axes = plt.subplots(2, len(models), figsize=(4.8 * len(models), 6.2), squeeze=False)
+    style = {"explicit": ("o", "-", 4), "semi": ("s", "-", 4), "fixpoint": ("D", "none", 6),
+             "newton": ("x", "--", 5)}
+    for j, model in enumerate(models):
+        runs = result.runs[model]
+        top, bottom = axes[0, j], axes[1, j]
+        for i, (scheme, label) in enumerate(SCHEMES.items()):
+            sel = sorted((r for r in runs if r.scheme == scheme and r.ok
+                          and r.norm_ratio <= 1 + 1e-9), key=lambda r: r.tau)
+            marker, line, size = style[scheme]
+            kw = dict(marker=marker, linestyle=line, color=f"C{i}", markersize=size,
+                      label=label, markerfacecolor="none" if scheme == "fixpoint" else None)
+            top.loglog([r.tau for r in sel], [r.rmse for r in sel], **kw)
+            bottom.loglog([r.seconds for r in sel], [r.rmse for r in sel], **kw)
+        taus = np.array(sorted({r.tau for r in runs}))
+        first = min((r for r in runs if r.scheme == "explicit" and r.ok), key=lambda r: r.tau)
+        top.loglog(taus, first.rmse * taus / first.tau, color="0.6", linestyle="--",
+                   linewidth=1, label="slope 1")
+        top.axvline(result.tau_explicit, color="0.3", linestyle=":", linewidth=1)
+        top.set(xlabel=r"step size $\tau$", title=model.replace("_", "-"))
+        bottom.set(xlabel="CPU time of the run to T (s)")
+        for level in result.config["accuracies"]:
+            bottom.axhline(level, color="0.5", linestyle=":", linewidth=0.8)
+        top.xaxis.set_minor_formatter(plt.NullFormatter())
+    axes[0, 0].set_ylabel("RMSE vs. converged reference")
+    axes[1, 0].set_ylabel("RMSE vs. converged reference")
+    axes[0, 0].legend(fontsize=7)
     fig.tight_layout()
     return fig
 
@@ -562,14 +747,84 @@ def plot_convergence_factors(rows):
     return fig
 
 
-def plot_learning(rows, vcycle_rmse=None):
-    """Plot E4: test RMSE against trainable parameters, and the test-loss curves.
+def plot_unet_comparison(result):
+    """Plot E4: error against parameters and against wall time, and the training curves.
+
+    Left, test RMSE against trainable parameters for the multigrid and the standard U-net
+    (mean over seeds, error bars one standard deviation), with the classical V-cycles'
+    errors as dotted lines. Middle, the same errors against the measured wall time per
+    solve, next to the classical V-cycles (1, 2, ... cycles) and the exact solvers
+    (vertical lines: their error is rounding). Right, validation RMSE per epoch (mean
+    over seeds, band min-max).
 
     Parameters
     ----------
-    rows : list of pdecore.experiments.multigrid_learning.LearningRow
-    vcycle_rmse : (k + 1,) array_like, optional
-        Test RMSE of 0, 1, ... classical V-cycles, drawn as horizontal lines.
+    result : pdecore.experiments.multigrid_learning.LearningResult
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+    import matplotlib.ticker as mticker
+
+    fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(11.0, 3.5))
+    summary = {(s["variant"], s["budget"]): s for s in result.summary()}
+    vc = result.vcycle_test.mean(axis=0)
+    t_vc = 1e6 * np.asarray(result.timings["vcycle"])
+    for i, variant in enumerate(("multigrid", "standard")):
+        sel = [summary[(variant, b)] for b in result.budgets]
+        rmse = [s["rmse"] for s in sel]
+        err = [s["rmse_std"] for s in sel]
+        ax1.errorbar([s["params"] for s in sel], rmse, yerr=err, fmt="o-", color=f"C{i}",
+                     capsize=3, label=f"{variant} U-net")
+        ax2.errorbar([s["us_per_solve"] for s in sel], rmse, yerr=err, fmt="o", color=f"C{i}",
+                     capsize=3, label=f"{variant} U-net (batch)")
+        for j, b in enumerate(result.budgets):
+            rows = result.select(variant, b)
+            curves = np.sqrt(np.array([r.history.val_loss for r in rows]))
+            epochs = np.arange(1, curves.shape[1] + 1)
+            alpha = 0.35 + 0.65 * (j + 1) / len(result.budgets)
+            ax3.semilogy(epochs, curves.mean(axis=0), color=f"C{i}", alpha=alpha,
+                         label=f"{variant}, {summary[(variant, b)]['params']} params")
+            ax3.fill_between(epochs, curves.min(axis=0), curves.max(axis=0), color=f"C{i}",
+                             alpha=0.12 * alpha, linewidth=0)
+    ax1.set_xscale("log")
+    ax1.set_yscale("log")
+    for k in range(1, min(4, len(vc))):
+        ax1.axhline(vc[k], color="0.5", linestyle=":", linewidth=0.8)
+        ax1.text(0.01, vc[k], f" {k} V-cycle{'s' if k > 1 else ''}", fontsize=7,
+                 va="bottom", color="0.4", transform=ax1.get_yaxis_transform())
+    ks = np.arange(1, len(vc))
+    ax2.loglog(t_vc[1:], vc[1:], "s:", color="0.4", markersize=3,
+               label=f"V-cycles, linear / {result.vcycle_smoother}")
+    for k in ks[:3]:
+        ax2.annotate(str(k), (t_vc[k], vc[k]), fontsize=6.5, color="0.3",
+                     textcoords="offset points", xytext=(3, 2))
+    for t, name, style in ((result.timings["dptsv"], "exact: dptsv", "-"),
+                           (result.timings["mg1"], "exact: one cycle, operator / rbgs", "--")):
+        ax2.axvline(1e6 * t, color="C2" if style == "-" else "C3", linestyle=style,
+                    linewidth=1.0, label=name)
+    ax2.xaxis.set_minor_formatter(mticker.NullFormatter())  # decades only: no overlaps
+    ax1.set(xlabel="trainable parameters", ylabel="test RMSE", title="error against size")
+    ax2.set(xlabel="wall time per solve (µs)", ylabel="test RMSE",
+            title="error against time")
+    ax3.set(xlabel="epoch", ylabel="validation RMSE", title="training curves")
+    ax1.legend(fontsize=7)
+    ax2.legend(fontsize=6.5)
+    ax3.legend(fontsize=6)
+    fig.tight_layout()
+    return fig
+
+
+def plot_unet_ablation(result):
+    """Plot the E4 ablation: test RMSE of each step from the multigrid to the standard U-net.
+
+    Bars are the mean over seeds, error bars one standard deviation, dots the seeds.
+
+    Parameters
+    ----------
+    result : pdecore.experiments.multigrid_learning.LearningResult
 
     Returns
     -------
@@ -577,25 +832,23 @@ def plot_learning(rows, vcycle_rmse=None):
     """
     import matplotlib.pyplot as plt
 
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9.5, 3.4))
-    kinds = list(dict.fromkeys(r.kind for r in rows))
-    for i, kind in enumerate(kinds):
-        sel = sorted((r for r in rows if r.kind == kind), key=lambda r: r.params)
-        ax1.loglog([r.params for r in sel], [r.test_rmse for r in sel], "o-", color=f"C{i}",
-                   label=f"{kind} U-net")
-        for j, r in enumerate(sel):
-            ax2.semilogy(np.arange(1, r.history.epochs + 1), np.sqrt(r.history.val_loss),
-                         color=f"C{i}", alpha=0.4 + 0.6 * (j + 1) / len(sel),
-                         label=f"{kind}, {r.params} params")
-    if vcycle_rmse is not None:
-        for k, v in enumerate(vcycle_rmse[1:4], start=1):
-            ax1.axhline(v, color="0.5", linestyle=":", linewidth=0.8)
-            ax1.text(ax1.get_xlim()[0], v, f" {k} V-cycle{'s' if k > 1 else ''}", fontsize=7,
-                     va="bottom", color="0.4")
-    ax1.set(xlabel="trainable parameters", ylabel="test RMSE", title="error against size")
-    ax2.set(xlabel="epoch", ylabel="test RMSE", title="training curves")
-    ax1.legend()
-    ax2.legend(fontsize=6.5)
+    from .experiments.multigrid_learning import LABELS, VARIANTS
+
+    budget = int(result.config["ablation_budget"])
+    names = list(VARIANTS)
+    scores = [result.scores(v, budget) for v in names]
+    fig, ax = plt.subplots(figsize=(7.5, 2.9))
+    y = np.arange(len(names))[::-1]
+    colors = ["C0"] + ["0.6"] * (len(names) - 2) + ["C1"]
+    ax.barh(y, [s.mean() for s in scores], xerr=[s.std(ddof=1) if s.size > 1 else 0.0
+                                                  for s in scores],
+            color=colors, alpha=0.6, capsize=3)
+    for yi, s in zip(y, scores, strict=True):
+        ax.plot(s, np.full(s.size, yi), "k.", markersize=4)
+    params = [int(np.mean([r.params for r in result.select(v, budget)])) for v in names]
+    ax.set_yticks(y, [f"{LABELS[v]} ({p})" for v, p in zip(names, params, strict=True)],
+                  fontsize=7.5)
+    ax.set(xlabel=f"test RMSE (budget {budget} parameters; mean, std, seeds)")
     fig.tight_layout()
     return fig
 
@@ -717,10 +970,12 @@ def plot_block_gains(gains):
 
 
 def _family_colour(family: str) -> str:
-    return {"trainable": "C0", "perona_malik": "C1", "standard": "C3"}.get(family, "0.55")
+    return {"trainable": "C0", "trainable_monotone": "C2", "perona_malik": "C1",
+            "standard": "C3"}.get(family, "0.55")
 
 
-_FAMILY_LABELS = {"trainable": "learned flux", "charbonnier": "Charbonnier", "relu": "ReLU",
+_FAMILY_LABELS = {"trainable": "learned flux", "trainable_monotone": "learned monotone flux",
+                  "charbonnier": "Charbonnier", "relu": "ReLU",
                   "perona_malik": "Perona-Malik", "standard": "standard ResNet"}
 
 
@@ -730,9 +985,12 @@ def plot_denoising_results(summary, baselines=None):
     Parameters
     ----------
     summary : list of pdecore.experiments.denoising.FamilySummary
-        Bars show the mean over the runs, dots the single runs.
-    baselines : list of pdecore.experiments.denoising.Baseline, optional
-        Oracle-tuned classical diffusions, drawn as horizontal lines.
+        Bars show the mean over the runs with the standard deviation as error bar, dots
+        the single runs.
+    baselines : list, optional
+        Classical diffusions drawn as horizontal lines at their mean test RMSE, with a
+        band of one standard deviation: :class:`~pdecore.experiments.denoising.ClassicalSummary`
+        (or any object with ``diffusivity`` and ``test_rmse``, drawn without a band).
 
     Returns
     -------
@@ -745,15 +1003,22 @@ def plot_denoising_results(summary, baselines=None):
     x = np.arange(len(summary))
     names = [_FAMILY_LABELS.get(s.family, s.family) for s in summary]
     colours = [_family_colour(s.family) for s in summary]
-    ax1.bar(x, [s.rmse for s in summary], color=colours, alpha=0.8)
+    ax1.bar(x, [s.rmse for s in summary], color=colours, alpha=0.8,
+            yerr=[getattr(s, "rmse_std", 0.0) for s in summary], capsize=3,
+            error_kw={"elinewidth": 1.0})
     for i, s in enumerate(summary):
         ax1.plot(np.full(len(s.rmse_runs), i), s.rmse_runs, "k.", markersize=4)
     for j, b in enumerate(baselines or []):
         name = _FAMILY_LABELS.get(b.diffusivity, b.diffusivity)
-        ax1.axhline(b.test_rmse, color=("0.3", "C1", "C2")[j % 3], linestyle=(":", "--")[j % 2],
-                    linewidth=1.0, label=f"tuned {name} diffusion")
+        mean = getattr(b, "rmse", getattr(b, "test_rmse", np.nan))
+        colour = ("0.3", "C1", "C2")[j % 3]
+        ax1.axhline(mean, color=colour, linestyle=(":", "--")[j % 2], linewidth=1.0,
+                    label=f"tuned {name} diffusion")
+        std = getattr(b, "rmse_std", 0.0)
+        if std > 0:
+            ax1.axhspan(mean - std, mean + std, color=colour, alpha=0.12, linewidth=0)
     values = [s.rmse for s in summary] + [r for s in summary for r in s.rmse_runs]
-    values += [b.test_rmse for b in baselines or []]
+    values += [getattr(b, "rmse", getattr(b, "test_rmse", np.nan)) for b in baselines or []]
     ax1.set_ylim(0.8 * min(values), 1.3 * max(values))  # room for the legend on top
     ax1.set_xticks(x, names, rotation=25, ha="right")
     ax1.set(ylabel="test RMSE", title="denoising error at equal parameters")
@@ -764,6 +1029,42 @@ def plot_denoising_results(summary, baselines=None):
     ax2.set_xticks(x, names, rotation=25, ha="right")
     ax2.set(ylabel=r"largest $\|u^{k+1}\| / \|u^k\|$", title="norm check, all blocks")
     ax2.legend(loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def plot_denoising_curves(runs, families=None):
+    """Plot E6's learning curves: validation RMSE after each epoch, per family.
+
+    Parameters
+    ----------
+    runs : sequence of sequences of pdecore.experiments.denoising.DenoisingRow
+        One list per seed (e.g. ``DenoisingResult.runs``); the line is the mean over the
+        seeds, the band their minimum to maximum.
+    families : sequence of str, optional
+        Families to draw (default: all of the first run).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 3.4))
+    names = families or [r.family for r in runs[0]]
+    for k, family in enumerate(names):
+        curves = np.sqrt(np.array([[r.history.val_loss for r in run if r.family == family][0]
+                                   for run in runs]))
+        epochs = np.arange(1, curves.shape[1] + 1)
+        colour = _family_colour(family)
+        colour = f"C{(4 + k) % 10}" if colour == "0.55" else colour
+        ax.plot(epochs, curves.mean(axis=0), color=colour,
+                label=_FAMILY_LABELS.get(family, family))
+        ax.fill_between(epochs, curves.min(axis=0), curves.max(axis=0), color=colour,
+                        alpha=0.15, linewidth=0)
+    ax.set(xlabel="epoch", ylabel="validation RMSE", yscale="log",
+           title="learning curves (mean over seeds, band: min to max)")
+    ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
     return fig
 

@@ -105,6 +105,7 @@ RECORDS = {
     "experiments.multigrid_learning.LearningData",
     "experiments.multigrid_learning.LearningRow",
     "experiments.stability.StabilityResult",
+    "experiments.stability.StabilitySweep",
 }
 
 
@@ -620,6 +621,12 @@ def _cases() -> dict[str, list[Case]]:
          ValueError, "kind"),
         ("batch=0", lambda: st.stability_experiment(["linear"], depth=2, n=16, batch=0),
          ValueError, "batch"),
+    ]
+    c["experiments.stability.run"] = [
+        ("config unknown", lambda: st.run("nope"), ValueError, "config"),
+        ("factors without the bound", lambda: st.run("quick", factors=(0.5,)), ValueError,
+         "factors"),
+        ("seed=-1", lambda: st.run("quick", seed=-1), ValueError, "seed"),
     ]
     c["experiments.stability.block_matrix"] = [
         ("block wrong type", lambda: st.block_matrix("block", 8), TypeError, "block"),

@@ -308,7 +308,11 @@ class StandardBlock(nn.Module):
         dtype: torch.dtype = torch.float64,
         device: torch.device | str | None = None,
     ) -> StandardBlock:
-        r"""Build the block with :math:`W_1 = D_m`, :math:`W_2 = -\tau D_m`: one explicit step."""
+        r"""Build the block with :math:`W_1 = D_m`, :math:`W_2 = -\tau D_m^\top`: one explicit step.
+
+        ``weight2`` holds :math:`-\tau` times the stencil of :math:`D_m`; the block applies
+        it as a transposed convolution, i.e. as :math:`-\tau D_m^\top`.
+        """
         order = as_order(order)
         h, tau = as_positive(h, "h"), as_positive(tau, "tau")
         block = cls(1, order + 1, diffusivity, lam, dtype=dtype, device=device)
