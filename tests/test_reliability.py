@@ -101,6 +101,8 @@ RECORDS = {
     "experiments.denoising.DenoisingRow",
     "experiments.denoising.FamilySummary",
     "experiments.denoising.Monotonicity",
+    "experiments.implicit.ImplicitResult",
+    "experiments.implicit.ReferenceCheck",
     "experiments.implicit.SchemeRun",
     "experiments.multigrid_learning.LearningData",
     "experiments.multigrid_learning.LearningRow",
@@ -556,6 +558,29 @@ def _cases() -> dict[str, list[Case]]:
         ("tau=0", lambda: im.scheme_comparison(SIGNAL, 1.0, [0.0]), ValueError, "tau"),
         ("ref_tau nan", lambda: im.scheme_comparison(SIGNAL, 1.0, [0.5], ref_tau=NAN),
          ValueError, "ref_tau"),
+    ]
+    c["experiments.implicit.run"] = [
+        ("config unknown", lambda: im.run("huge"), ValueError, "config"),
+        ("taus too large", lambda: im.run("quick", taus=(1.0,)), ValueError, "taus"),
+    ]
+    c["experiments.implicit.reference_solution"] = [
+        ("f 2-D", lambda: im.reference_solution(np.zeros((2, 8)), 1.0), ValueError, "f"),
+        ("T=0", lambda: im.reference_solution(SIGNAL, 0.0), ValueError, "T"),
+    ]
+    c["experiments.implicit.implicit_newton_step"] = [
+        ("tau=-1", lambda: im.implicit_newton_step(SIGNAL, -1.0), ValueError, "tau"),
+        ("maxiter=0", lambda: im.implicit_newton_step(SIGNAL, 0.1, maxiter=0), ValueError,
+         "maxiter"),
+    ]
+    c["experiments.implicit.jacobi_sweep"] = [
+        ("repeats=0", lambda: im.jacobi_sweep(SIGNAL, [0.1], repeats=0), ValueError,
+         "repeats"),
+        ("f 2-D", lambda: im.jacobi_sweep(np.zeros((2, 8)), [0.1]), ValueError, "f"),
+    ]
+    c["experiments.implicit.local_error_terms"] = [
+        ("u complex", lambda: im.local_error_terms(np.ones(8, complex)), TypeError, "u"),
+        ("lam=0", lambda: im.local_error_terms(SIGNAL, "perona_malik", 0.0), ValueError,
+         "lam"),
     ]
     c["experiments.implicit.fixed_point_sweep"] = [
         ("f complex", lambda: im.fixed_point_sweep(np.ones(8, complex), [0.1]), TypeError, "f"),
