@@ -12,11 +12,15 @@ ratio ``pdecore time / alternative time``: below 1 pdecore is faster.
    the trap); ``pdecore.semi_implicit_step`` against the step a scipy user writes (numpy
    bands, ``scipy.linalg.solve_banded``); and the memory-bandwidth floor, a measured
    ``np.copyto`` of the same N float64 values.
-2. FED and FSI (``pdecore.fed_evolution``, ``pdecore.fsi_evolution``) against plain
-   explicit steps at the stability limit to the same diffusion time T: errors against a
-   fine explicit reference (step ``tau_max / 10``); the FED/FSI run is the one with the
-   fewest steps among a geometric list of cycle counts whose error is at most the
-   explicit error. Printed: steps and the time ratio. Fewer sizes (it is slow).
+2. FED and FSI (``pdecore.fed_evolution``, ``pdecore.fsi_evolution``, diffusivity frozen
+   per cycle) against plain explicit steps to the same diffusion time T, at equal
+   accuracy, with the definition of chapter 3 (``pdecore.experiments.acceleration
+   .work_study``): at each accuracy level (RMSE 1, 0.1, 0.01 grey values of a 0-255
+   signal, i.e. divided by 255 for these signals in [0, 1]) the cheapest explicit run
+   (bisected over all step counts n >= ceil(T / tau_max), not the run at the stability
+   limit) against the cheapest FED/FSI run (all cycle counts), errors against a
+   fourth-order Runge-Kutta reference. Printed: steps and the time ratio of the two
+   cheapest runs (timed side by side). Fewer sizes (it is slow).
 3. Training throughput, forward + backward + SGD step, float32, fixed torch threads:
    ``SymmetricBlock(C, hidden=2C)`` against ``StandardBlock(C, hidden=C)``, the same
    number of parameters (``2 C^2 k`` each, but the symmetric block then does twice the
@@ -34,6 +38,7 @@ import argparse
 import math
 import os
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +49,7 @@ from benchlib import default_out, interleaved, machine_info, write_json
 from torch import nn
 
 import pdecore
-from pdecore.experiments.acceleration import acceleration_experiment, matched_speedup
+from pdecore.experiments.acceleration import reference_solution, run_scheme, work_study
 from pdecore.nets import StandardBlock, SymmetricBlock
 from pdecore.nets.resnet import onednn_guard
 from pdecore.train import count_parameters
@@ -140,45 +145,61 @@ def _ratio(ns, ours, theirs):
 
 # --- 2. FED and FSI at the same error ---------------------------------------------------
 
+#: accuracy levels of section 2: 1, 0.1 and 0.01 grey values of a 0-255 signal
+ACC_LEVELS = (1.0 / 255, 0.1 / 255, 0.01 / 255)
+ACC_SCHEMES = ("explicit", "FED", "FSI")
 
-def acceleration(sizes, lams, T, repeats):
-    """Compare steps and time of FED/FSI with explicit steps at matched error."""
-    cycles = sorted({round(2 ** (k / 2)) for k in range(21)})  # 1 ... 1024
+
+def acceleration(sizes, lams, T, repeats, levels=ACC_LEVELS, ref_step=0.0625):
+    """Compare steps and time of the cheapest FED/FSI and explicit runs at equal accuracy."""
     rows = []
     for n in sizes:
         f = pdecore.add_noise(pdecore.piecewise_constant(n, max(5, n // 200), seed=0), 0.1,
                               seed=1)
         tau_max = pdecore.stability_limit(n)
         for lam in lams:
-            runs = acceleration_experiment(f, [T], "perona_malik", lam, cycles=cycles,
-                                           ref_refine=10)
-            for m in matched_speedup(runs):
-                run = pdecore.fed_evolution if m["scheme"] == "FED" else pdecore.fsi_evolution
-                n_cycles = next(r.cycles for r in runs
-                                if r.scheme == m["scheme"] and r.steps == m["steps"])
-                n_exp = m["explicit_steps"]
-                t = _evolution_times(f, T, lam, n_exp, run, tau_max, n_cycles, repeats)
-                row = {"n": n, "lam": lam, "T": T, "scheme": m["scheme"], "cycles": n_cycles,
-                       "steps": m["steps"], "explicit_steps": n_exp, "rmse": m["rmse"],
-                       "explicit_rmse": m["explicit_rmse"], "matched": m["matched"],
-                       "step_ratio": m["steps"] / n_exp, "seconds": t["accelerated"],
-                       "explicit_seconds": t["explicit"],
-                       "time_ratio": t["accelerated"] / t["explicit"]}
+            ref = reference_solution(f, [T], "perona_malik", lam, ref_step)[0]
+            _, speedups = work_study(f, T, ref, "perona_malik", lam, schemes=ACC_SCHEMES,
+                                     levels=levels, timing_repeats=0)
+            for sp in speedups:
+                row = {"n": n, "lam": lam, "T": T, "level": sp.level,
+                       "level_grey": sp.level * 255, "scheme": sp.scheme,
+                       "status": sp.status, "steps": sp.steps,
+                       "cycle_length": sp.cycle_length,
+                       "cycles": sp.steps // sp.cycle_length if sp.steps else 0,
+                       "explicit_steps": sp.explicit_steps, "rmse": _finite(sp.rmse),
+                       "explicit_rmse": _finite(sp.explicit_rmse),
+                       "speedup": _finite(sp.speedup)}
+                if sp.status == "both":
+                    t = _evolution_times(f, T, lam, sp.explicit_steps, sp.scheme,
+                                         row["cycles"], tau_max, repeats)
+                    row.update(seconds=t["accelerated"], explicit_seconds=t["explicit"],
+                               time_ratio=t["accelerated"] / t["explicit"])
                 rows.append(row)
-                print(f"N = {n:>7,d} lam = {lam:<4g} T = {T:g}: {m['scheme']} {n_cycles:4d} "
-                      f"cycles, {m['steps']:5d} steps (rmse {m['rmse']:.1e}) vs explicit "
-                      f"{n_exp:5d} steps (rmse {m['explicit_rmse']:.1e}"
-                      f"{'' if m['matched'] else ', NOT matched'}): time ratio "
-                      f"{row['time_ratio']:.2f}", flush=True)
+                print(f"N = {n:>7,d} lam = {lam:<4g} T = {T:g} accuracy {sp.level * 255:<4g} "
+                      f"grey: {sp.scheme} "
+                      + (f"{sp.steps:5d} steps (cycle {sp.cycle_length:3d}) vs explicit "
+                         f"{sp.explicit_steps:5d}: speed-up {sp.speedup:5.2f}, time ratio "
+                         f"{row['time_ratio']:.2f}" if sp.status == "both" else sp.status),
+                      flush=True)
     return rows
 
 
-def _evolution_times(f, T, lam, n_exp, run, tau_max, n_cycles, repeats):
-    return interleaved({
-        "explicit": lambda: pdecore.explicit_evolution(f, T / n_exp, n_exp, "perona_malik",
-                                                       lam),
-        "accelerated": lambda: run(f, T, tau_max, n_cycles, "perona_malik", lam),
-    }, repeats, warmup=0)
+def _finite(x):
+    return x if math.isfinite(x) else None
+
+
+def _evolution_times(f, T, lam, n_exp, scheme, n_cycles, tau_max, repeats):
+    """Median seconds of the two runs, interleaved; short runs repeated to >= 50 ms."""
+    funcs = {
+        "explicit": lambda: run_scheme(f, T, "explicit", n_exp, "perona_malik", lam, tau_max),
+        "accelerated": lambda: run_scheme(f, T, scheme, n_cycles, "perona_malik", lam,
+                                          tau_max),
+    }
+    t0 = time.perf_counter()
+    funcs["explicit"]()
+    number = max(1, math.ceil(0.05 / max(time.perf_counter() - t0, 1e-6)))
+    return interleaved(funcs, repeats, number=number, warmup=1)
 
 
 # --- 3. training throughput --------------------------------------------------------------
@@ -268,7 +289,8 @@ def main(argv=None) -> None:
           f"ratios, measured side by side, rather than absolute times)")
     print("\n1. Kernels (ns per grid point; ratio = pdecore / alternative)")
     kernel_rows = kernels(args.sizes, args.repeats, points)
-    print(f"\n2. FED / FSI vs explicit steps at the same error (Perona-Malik, T = {args.acc_T:g})")
+    print(f"\n2. FED / FSI vs the cheapest explicit run at equal accuracy (Perona-Malik, "
+          f"T = {args.acc_T:g})")
     acc_rows = acceleration(args.acc_sizes, args.acc_lams, args.acc_T, acc_repeats)
     print(f"\n3. Training throughput (float32, {args.threads} torch thread(s), forward + "
           "backward + SGD step)")
@@ -282,7 +304,8 @@ def main(argv=None) -> None:
         "unit": "ns per grid point (median of interleaved repeats); ratios: pdecore / other",
         "settings": {"tau": TAU, "lam": LAM, "semi_implicit_tau": 10.0, "repeats": args.repeats,
                      "points_per_timing": points, "acc_T": args.acc_T,
-                     "acc_ref": "explicit, tau_max / 10", "acc_repeats": acc_repeats,
+                     "acc_ref": "classical Runge-Kutta, step 0.0625",
+                     "acc_levels": list(ACC_LEVELS), "acc_repeats": acc_repeats,
                      "train_channels": args.channels, "train_depth": args.depth,
                      "train_points_per_batch": train_points, "train_repeats": train_repeats},
         "kernels": kernel_rows,
@@ -291,7 +314,8 @@ def main(argv=None) -> None:
     }
     write_json(args.out, result)
     print(f"wrote {args.out}")
-    if any(not math.isfinite(r["time_ratio"]) for r in acc_rows + train_rows):
+    if any(not math.isfinite(r["time_ratio"]) for r in acc_rows + train_rows
+           if "time_ratio" in r):
         raise SystemExit("non-finite ratio")
 
 

@@ -490,7 +490,7 @@ def plot_speedups(speedups, *, time: bool = False):
     matplotlib.figure.Figure
     """
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import FormatStrFormatter
+    from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
 
     diffs = list(dict.fromkeys(sp.diffusivity for sp in speedups))
     if not diffs:
@@ -517,8 +517,9 @@ def plot_speedups(speedups, *, time: bool = False):
         ax.axhline(1.0, color="0.3", linewidth=0.8)
         ax.set_xscale("log")
         ax.set_yscale("log")
+        ax.yaxis.set_major_locator(LogLocator(base=10.0, subs=(1.0, 2.0, 5.0)))
         ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
-        ax.yaxis.set_minor_formatter(FormatStrFormatter("%g"))
+        ax.yaxis.set_minor_formatter(NullFormatter())
         ax.invert_xaxis()
         ax.set(xlabel="accuracy level (RMSE, grey values)", title=d.replace("_", "-"))
     axes[0, 0].set_ylabel("speed-up over the best explicit run")
@@ -979,6 +980,11 @@ _FAMILY_LABELS = {"trainable": "learned flux", "trainable_monotone": "learned mo
                   "perona_malik": "Perona-Malik", "standard": "standard ResNet"}
 
 
+_CLASSICAL_COLOURS = {"linear": "0.3", "charbonnier": "C5", "perona_malik": "C1"}
+_CURVE_COLOURS = {"trainable": "C0", "trainable_monotone": "C2", "perona_malik": "C1",
+                  "standard": "C3", "linear": "C4", "charbonnier": "C5", "relu": "C8"}
+
+
 def plot_denoising_results(summary, baselines=None):
     """Plot E6: test RMSE per network family, and the largest per-block norm ratio.
 
@@ -1011,7 +1017,7 @@ def plot_denoising_results(summary, baselines=None):
     for j, b in enumerate(baselines or []):
         name = _FAMILY_LABELS.get(b.diffusivity, b.diffusivity)
         mean = getattr(b, "rmse", getattr(b, "test_rmse", np.nan))
-        colour = ("0.3", "C1", "C2")[j % 3]
+        colour = _CLASSICAL_COLOURS.get(b.diffusivity, "0.3")
         ax1.axhline(mean, color=colour, linestyle=(":", "--")[j % 2], linewidth=1.0,
                     label=f"tuned {name} diffusion")
         std = getattr(b, "rmse_std", 0.0)
@@ -1056,8 +1062,7 @@ def plot_denoising_curves(runs, families=None):
         curves = np.sqrt(np.array([[r.history.val_loss for r in run if r.family == family][0]
                                    for run in runs]))
         epochs = np.arange(1, curves.shape[1] + 1)
-        colour = _family_colour(family)
-        colour = f"C{(4 + k) % 10}" if colour == "0.55" else colour
+        colour = _CURVE_COLOURS.get(family, f"C{(4 + k) % 10}")
         ax.plot(epochs, curves.mean(axis=0), color=colour,
                 label=_FAMILY_LABELS.get(family, family))
         ax.fill_between(epochs, curves.min(axis=0), curves.max(axis=0), color=colour,

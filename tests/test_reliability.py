@@ -92,7 +92,10 @@ RECORDS = {
     "diffusivities.Diffusivity",  # registry entry; names are checked by get_diffusivity
     "multigrid.Level",  # built by multigrid_hierarchy, which checks its input
     "train.History",
-    "experiments.acceleration.AccelerationRow",
+    "experiments.acceleration.AccelerationResult",
+    "experiments.acceleration.ReferenceCheck",
+    "experiments.acceleration.Speedup",
+    "experiments.acceleration.WorkPoint",
     "experiments.classification.ClassificationResult",
     "experiments.classification.ClassifierRow",
     "experiments.classification.ImageData",
@@ -192,12 +195,16 @@ def _cases() -> dict[str, list[Case]]:
         ("taus negative", lambda: n.FEDNet(_block(), [0.1, -0.2]), ValueError, "taus"),
         ("taus nan", lambda: n.FEDNet(_block(), [NAN]), ValueError, "taus"),
         ("cycles=0", lambda: n.FEDNet(_block(), [0.1], cycles=0), ValueError, "cycles"),
+        ("update unknown", lambda: n.FEDNet(_block(), [0.1], update="layer"), ValueError,
+         "update"),
     ]
     c["nets.FSINet"] = [
         ("block wrong type", lambda: n.FSINet("block", [1.0]), TypeError, "block"),
         ("alphas empty", lambda: n.FSINet(_block(), []), ValueError, "alphas"),
         ("alphas inf", lambda: n.FSINet(_block(), [np.inf]), ValueError, "alphas"),
         ("cycles=1.5", lambda: n.FSINet(_block(), [1.0], cycles=1.5), TypeError, "cycles"),
+        ("update unknown", lambda: n.FSINet(_block(), [1.0], update=None), ValueError,
+         "update"),
     ]
     c["nets.FixedPointRNN"] = [
         ("block wrong type", lambda: n.FixedPointRNN(None), TypeError, "block"),
@@ -422,18 +429,62 @@ def _cases() -> dict[str, list[Case]]:
 
     # pdecore.experiments
     acc = acceleration
-    c["experiments.acceleration.acceleration_experiment"] = [
-        ("f nan", lambda: acc.acceleration_experiment(np.full(8, NAN), [1.0]), ValueError, "f"),
-        ("T=0", lambda: acc.acceleration_experiment(SIGNAL, [0.0]), ValueError, "T"),
-        ("cycles=0", lambda: acc.acceleration_experiment(SIGNAL, [1.0], cycles=[0]), ValueError,
-         "cycles"),
-        ("diffusivity unknown", lambda: acc.acceleration_experiment(SIGNAL, [1.0], "nope"),
+    ref = SIGNAL.copy()
+    c["experiments.acceleration.reference_solution"] = [
+        ("f nan", lambda: acc.reference_solution(np.full(8, NAN), [1.0]), ValueError, "f"),
+        ("times decreasing", lambda: acc.reference_solution(SIGNAL, [2.0, 1.0]), ValueError,
+         "times"),
+        ("T=0", lambda: acc.reference_solution(SIGNAL, [0.0]), ValueError, "times"),
+        ("tau too large", lambda: acc.reference_solution(SIGNAL, [1.0], tau=1.0), ValueError,
+         "tau"),
+        ("diffusivity unknown", lambda: acc.reference_solution(SIGNAL, [1.0], "nope"),
          ValueError, "nope"),
     ]
-    c["experiments.acceleration.matched_speedup"] = [
-        ("rows wrong type", lambda: acc.matched_speedup([1, 2]), TypeError, "rows"),
-        ("no explicit row", lambda: acc.matched_speedup(
-            [acc.AccelerationRow(1.0, "FED", 1, 3, 0.1)]), ValueError, "rows"),
+    c["experiments.acceleration.linear_exact"] = [
+        ("f 2D", lambda: acc.linear_exact(np.ones((2, 8)), 1.0), ValueError, "f"),
+        ("T<0", lambda: acc.linear_exact(SIGNAL, -1.0), ValueError, "T"),
+    ]
+    c["experiments.acceleration.scheme_steps"] = [
+        ("scheme unknown", lambda: acc.scheme_steps("RK4", 2, 1.0, 0.5), ValueError, "scheme"),
+        ("param=0", lambda: acc.scheme_steps("FED", 0, 1.0, 0.5), ValueError, "param"),
+    ]
+    c["experiments.acceleration.run_scheme"] = [
+        ("scheme unknown", lambda: acc.run_scheme(SIGNAL, 1.0, "RK4", 2, "linear", 1.0, 0.5),
+         ValueError, "scheme"),
+        ("f nan", lambda: acc.run_scheme(np.full(8, NAN), 1.0, "FED", 2, "linear", 1.0, 0.5),
+         ValueError, "f"),
+        ("param=1.5", lambda: acc.run_scheme(SIGNAL, 1.0, "FSI", 1.5, "linear", 1.0, 0.5),
+         TypeError, "param"),
+    ]
+    c["experiments.acceleration.work_study"] = [
+        ("f nan", lambda: acc.work_study(np.full(8, NAN), 1.0, ref), ValueError, "f"),
+        ("ref wrong length", lambda: acc.work_study(SIGNAL, 1.0, ref[:-1]), ValueError, "ref"),
+        ("T=0", lambda: acc.work_study(SIGNAL, 0.0, ref), ValueError, "T"),
+        ("no explicit", lambda: acc.work_study(SIGNAL, 1.0, ref, schemes=("FED",)), ValueError,
+         "schemes"),
+        ("scheme unknown", lambda: acc.work_study(SIGNAL, 1.0, ref, schemes=("explicit", "RK4")),
+         ValueError, "scheme"),
+        ("levels empty", lambda: acc.work_study(SIGNAL, 1.0, ref, levels=()), ValueError,
+         "levels"),
+        ("grid_ratio=1", lambda: acc.work_study(SIGNAL, 1.0, ref, grid_ratio=1.0), ValueError,
+         "grid_ratio"),
+    ]
+    c["experiments.acceleration.speedup_verdict"] = [
+        ("rows wrong type", lambda: acc.speedup_verdict([1, 2]), TypeError, "speedups"),
+    ]
+    c["experiments.acceleration.speedup_table"] = [
+        ("rows wrong type", lambda: acc.speedup_table([{"T": 1}]), TypeError, "speedups"),
+    ]
+    c["experiments.acceleration.level_tag"] = [
+        ("level=0", lambda: acc.level_tag(0.0), ValueError, "level"),
+    ]
+    c["experiments.acceleration.network_deviation"] = [
+        ("f nan", lambda: acc.network_deviation(np.full(8, NAN), 1.0, 0.5, 2), ValueError, "f"),
+        ("T=0", lambda: acc.network_deviation(SIGNAL, 0.0, 0.5, 2), ValueError, "T"),
+    ]
+    c["experiments.acceleration.run"] = [
+        ("config unknown", lambda: acc.run("huge"), ValueError, "config"),
+        ("setting unknown", lambda: acc.run("quick", nonsense=1), ValueError, "nonsense"),
     ]
     c["experiments.acceleration.perturbation_growth"] = [
         ("n=0", lambda: acc.perturbation_growth(0), ValueError, "n"),

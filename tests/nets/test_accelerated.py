@@ -198,3 +198,78 @@ def test_forward_bad_input_names_u(net_cls):
         net(torch.zeros(2, 10, dtype=torch.float64))
     with pytest.raises(TypeError, match=r"\bu\b"):
         net(np.zeros((2, 1, 10)))
+
+
+# --- diffusivity frozen per cycle (update="cycle") -----------------------------------
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize(("order", "h"), [(1, 1.0), (1, 0.6), (2, 1.0)])
+@pytest.mark.parametrize("cycles", [2, 3, 5])
+@pytest.mark.parametrize("name", ["perona_malik", "charbonnier", "weickert"])
+@pytest.mark.parametrize(("net_cls", "scheme"), [(FEDNet, pdecore.fed_evolution),
+                                                 (FSINet, pdecore.fsi_evolution)])
+def test_frozen_nets_reproduce_update_cycle(net_cls, scheme, name, cycles, order, h, device):
+    n_points, lam = 32, 0.4
+    tau_max = pdecore.stability_limit(n_points, order, h)
+    T = 25.0 * tau_max
+    u = signals(3, n_points, seed=SEED + 2)
+    expected = scheme(u, T, tau_max, cycles, name, lam, h, order, update="cycle").u
+    net = net_cls.from_scheme(T, tau_max, cycles, name, lam, h, order, device=device,
+                              update="cycle")
+    assert net.update == "cycle"
+    out = net(torch.from_numpy(u).to(device).unsqueeze(1)).detach().cpu().numpy()[:, 0]
+    assert rel_err(out, expected) <= 1e-12
+    per_step = scheme(u, T, tau_max, cycles, name, lam, h, order, update="step").u
+    assert rel_err(per_step, expected) > 1e-4  # the two modes really differ here
+
+
+def test_frozen_fednet_by_hand():
+    """One cycle with G = g((W u0)^2) frozen: u <- u - tau_i W^T (G * W u)."""
+    torch.manual_seed(SEED)
+    block = SymmetricBlock(2, 3, "perona_malik", lam=0.5, dtype=torch.float64, bias=True)
+    taus = [0.1, 0.4, 0.7]
+    net = FEDNet(block, taus, cycles=2, update="cycle")
+    u0 = torch.randn(2, 2, 11, dtype=torch.float64)
+    u = u0
+    conv, convt = torch.nn.functional.conv1d, torch.nn.functional.conv_transpose1d
+    for _ in range(2):
+        s0 = conv(u, block.weight, block.bias)
+        g = 1.0 / (1.0 + s0 * s0 / 0.25)
+        for tau in taus:
+            u = u - tau * convt(g * conv(u, block.weight, block.bias), block.weight)
+    torch.testing.assert_close(net(u0), u, rtol=1e-14, atol=1e-14)
+
+
+@pytest.mark.parametrize("net_cls", [FEDNet, FSINet])
+def test_linear_flux_update_modes_agree(net_cls):
+    """With g = 1 freezing changes nothing."""
+    x = torch.from_numpy(signals(2, 24)).unsqueeze(1)
+    a = net_cls.from_scheme(8.0, 0.5, 2, "linear", update="step")(x)
+    b = net_cls.from_scheme(8.0, 0.5, 2, "linear", update="cycle")(x)
+    assert (a - b).abs().max().item() <= 1e-12 * a.abs().max().item()
+
+
+@pytest.mark.parametrize("net_cls", [FEDNet, FSINet])
+def test_frozen_mode_gradients(net_cls):
+    torch.manual_seed(SEED)
+    block = SymmetricBlock(1, 3, "charbonnier", lam=0.7, tau=0.1, dtype=torch.float64)
+    net = net_cls(block, [0.1, 0.3] if net_cls is FEDNet else [2 / 3, 6 / 5], cycles=2,
+                  update="cycle")
+    u = torch.randn(1, 1, 7, dtype=torch.float64, requires_grad=True)
+    w = block.weight.detach().clone().requires_grad_(True)
+
+    def f(u, w):
+        return torch.func.functional_call(net, {"block.weight": w}, (u,))
+
+    assert torch.autograd.gradcheck(f, (u, w))
+
+
+@pytest.mark.parametrize("net_cls", [FEDNet, FSINet])
+def test_bad_update(net_cls):
+    with pytest.raises(ValueError, match="update"):
+        net_cls(SymmetricBlock(1, 3), [0.5], update="layer")
+    with pytest.raises(TypeError, match="diffusivity"):
+        net_cls(SymmetricBlock(1, 3, activation=torch.nn.Tanh()), [0.5], update="cycle")
+    with pytest.raises(ValueError, match="update"):
+        net_cls.from_scheme(1.0, 0.5, update="sometimes")
