@@ -150,9 +150,11 @@ def _tiny_makefile(tmp_path: Path, rule: str) -> tuple[Path, Path]:
     text = (REPO / "Makefile").read_text()
     recipe = _rule(text, RULES[rule])
     joined = "\n".join(recipe)
-    # the pattern this test is about: papermill writes the temporary file, mv renames it
-    assert "papermill $< $(@:.ipynb=.tmp.ipynb)" in joined
-    assert "mv $(@:.ipynb=.tmp.ipynb) $@" in joined
+    # the pattern this test is about: papermill writes a unique temporary file, which is
+    # renamed onto the target only when complete
+    assert '$(call atomically,$@,$(BIN)/papermill $< "$$tmp"' in joined
+    define = re.search(r"^define atomically\n.*?^endef\n", text, re.MULTILINE | re.DOTALL)
+    assert define and "mktemp" in define.group(0) and 'mv -f "$$tmp"' in define.group(0)
     makefile = tmp_path / "Makefile"
     makefile.write_text("\n".join([
         "SHELL := /bin/bash",
@@ -160,6 +162,7 @@ def _tiny_makefile(tmp_path: Path, rule: str) -> tuple[Path, Path]:
         f"BIN := {Path(sys.executable).parent}",
         f"BUILD := {tmp_path / '_build'}",
         f"PM_FLAGS := {_variable(text, 'PM_FLAGS')}",
+        define.group(0),
         f"{RULES[rule]}: $(BUILD)/notebooks/%.ipynb",
         *recipe,
         "",
@@ -223,9 +226,25 @@ def test_a_killed_chapter_run_leaves_no_target(tmp_path, monkeypatch, rule, sig)
     done = _make(makefile, target)
     output = done.communicate(timeout=120)[0]
     assert done.returncode == 0, output
-    assert target.exists() and not target.with_suffix("").with_suffix(".tmp.ipynb").exists()
-    assert "done" in target.read_text()
+    assert target.exists() and "done" in target.read_text()
+    left = sorted(p.name for p in target.parent.iterdir() if p != target)
+    # SIGKILL gives the shell no chance to remove its temporary file: it stays hidden
+    # (no glob of the book build picks it up); after SIGTERM nothing is left
+    assert all(name.startswith(".sleepy.") for name in left)
+    assert not left or sig == signal.SIGKILL
     assert _up_to_date(makefile, target)
+
+
+def test_two_concurrent_builds_of_one_target_give_one_complete_notebook(tmp_path,
+                                                                        monkeypatch):
+    makefile, target = _tiny_makefile(tmp_path, "executed")
+    monkeypatch.setenv("SLEEPY_MARKER", str(tmp_path / "marker"))
+    monkeypatch.setenv("SLEEPY_SECONDS", "1")
+    procs = [_make(makefile, target) for _ in range(2)]
+    outputs = [p.communicate(timeout=180)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    assert "done" in target.read_text()
+    assert [p.name for p in target.parent.iterdir()] == [target.name]
 
 
 def test_an_empty_file_is_reported_as_truncated(tmp_path):
