@@ -100,6 +100,9 @@ RECORDS = {
     "experiments.classification.ClassifierRow",
     "experiments.classification.ImageData",
     "experiments.denoising.Baseline",
+    "experiments.denoising.ClassicalSummary",
+    "experiments.denoising.DenoisingResult",
+    "experiments.denoising.DenoisingSplits",
     "experiments.denoising.DenoisingData",
     "experiments.denoising.DenoisingRow",
     "experiments.denoising.FamilySummary",
@@ -597,6 +600,10 @@ def _cases() -> dict[str, list[Case]]:
     c["experiments.denoising.wins"] = [
         ("against empty", lambda: dn.wins([[_denoising_row()]], "a", []), ValueError, "against"),
         ("family missing", lambda: dn.wins([[_denoising_row()]], "a", ["b"]), ValueError, "b"),
+    ]
+    c["experiments.denoising.run"] = [
+        ("config unknown", lambda: dn.run("nope"), ValueError, "config"),
+        ("override unknown", lambda: dn.run("quick", epoch=1), ValueError, "epoch"),
     ]
     c["experiments.denoising.verdict"] = [
         ("n_runs=0", lambda: dn.verdict(0, 0, "x"), ValueError, "n_runs"),

@@ -54,6 +54,8 @@ def test_paired_comparison_rule():
     # a large mean with one contrary seed: d = (3, 3, -0.1) -> mean 1.97, se 1.03 -> tie
     assert results.paired_comparison([0, 0, 0], [3, 3, -0.1]) == "tie"
     assert results.paired_comparison([1, 1], [1, 1]) == "tie"
+    # d = (1, 1, 1, 1, 1, 1, 1, 1, 1, -0.01): mean 0.9 > 2 se = 0.2, but one seed disagrees
+    assert results.paired_comparison([0.0] * 10, [1.0] * 9 + [-0.01]) == "tie"
     with pytest.raises(ValueError, match="at least 2"):
         results.paired_comparison([1.0], [2.0])
     with pytest.raises(ValueError, match="one score per seed"):

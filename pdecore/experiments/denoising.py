@@ -8,40 +8,61 @@ piecewise linear (:func:`pdecore.piecewise_linear`), with Gaussian noise
 (:func:`pdecore.nets.diffusion_net_with_budget`), are
 
 - ``"trainable"``: a learned flux :math:`\Phi_k(s) = s\,g_k(s^2)`,
-  :math:`g_k = L\sigma(\cdot) \in (0, L)` per block (:class:`pdecore.nets.TrainableFlux`);
+  :math:`g_k = L\sigma(\cdot) \in (0, L)` per block (:class:`pdecore.nets.TrainableFlux`),
+  free to become nonmonotone;
+- ``"trainable_monotone"``: the control, a learned flux with the same parameters whose
+  *slope* :math:`\Phi_k' = L\sigma(\cdot) \in (0, L)` is learned instead, monotone by
+  construction (``TrainableFlux(monotone=True)``); the two differ in this one factor;
 - fixed fluxes with more filters: ``"linear"``, ``"charbonnier"`` (monotone), ``"relu"``
   (monotone, the same sector), ``"perona_malik"`` (fixed, nonmonotone);
 - ``"standard"``: an unconstrained ResNet :math:`u + W_2\,\mathrm{ReLU}(W_1 u + b_1) + b_2`
   (:class:`pdecore.nets.StandardNet`).
 
-:func:`flux_monotonicity` measures whether a learned flux decreases somewhere on the range
-its inputs actually take (:func:`activation_ranges`), :func:`norm_check` the largest
-per-block norm ratio, and :func:`classical_baseline` the best hand-tuned explicit
-diffusion for comparison. Chapter 6 (:ref:`ch-learned-activations`).
+:func:`run` trains every family on several seeds (each seed draws its own training,
+validation and test split and initialises every network alike), tunes the classical
+explicit diffusions (:func:`classical_baseline`) on the validation split and scores
+everything once on the test split; :class:`DenoisingResult` carries the splits, the
+trained networks and every number of chapter 6, with wins decided by
+:func:`pdecore.results.paired_comparison`. :func:`flux_monotonicity` measures whether and
+how deeply a learned flux decreases on the range its inputs actually take
+(:func:`activation_ranges`), :func:`norm_check` the largest per-block norm ratio.
+Chapter 6 (:ref:`ch-learned-activations`).
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+import math
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
 from .._validation import as_int, as_positive
-from ..explicit import explicit_evolution
+from ..explicit import explicit_step
 from ..nets.diffusion_net import ACTIVATION_FAMILIES, DiffusionNet, diffusion_net_with_budget
+from ..results import WIN_RULE, paired_comparison, resolve_config, seed_stats
 from ..signals import add_noise, piecewise_constant, piecewise_linear
-from ..train import History, count_parameters, evaluate, fit
+from ..train import History, _threads, count_parameters, evaluate, fit
 
 __all__ = [
+    "CLASSICAL",
+    "CONFIGS",
+    "DROP_WORDS",
     "FAMILIES",
+    "MONOTONE",
     "QUICK",
     "Baseline",
+    "ClassicalSummary",
     "DenoisingData",
+    "DenoisingResult",
     "DenoisingRow",
+    "DenoisingSplits",
     "FamilySummary",
     "Monotonicity",
     "activation_ranges",
@@ -54,22 +75,56 @@ __all__ = [
     "markdown_table",
     "norm_check",
     "psnr",
+    "run",
     "summarize",
     "verdict",
     "wins",
 ]
 
 #: The compared network families (see the module docstring).
-FAMILIES = ("trainable", "linear", "charbonnier", "relu", "perona_malik", "standard")
+FAMILIES = ("trainable", "trainable_monotone", "linear", "charbonnier", "relu",
+            "perona_malik", "standard")
 
-#: A configuration that trains all families in well under a minute on 2 CPU cores.
-QUICK = {"n": 128, "n_train": 192, "n_test": 128, "epochs": 20, "budget": 150, "depth": 5}
+#: The monotone families: the trainable monotone control and the fixed monotone fluxes.
+MONOTONE = ("trainable_monotone", "linear", "charbonnier", "relu")
+
+#: Classical explicit diffusions tuned on the validation split (:func:`classical_baseline`).
+CLASSICAL = ("linear", "charbonnier", "perona_malik")
+
+#: Words for the depth of a learned flux's decrease: the median relative drop
+#: :attr:`Monotonicity.relative_drop` below each bound gets the word (else "deep").
+DROP_WORDS = ((0.02, "negligible"), (0.10, "shallow"), (0.30, "moderate"))
+
+_CLASSICAL_GRID = {"lams": tuple(float(v) for v in np.geomspace(0.002, 1.0, 19)),
+                   "max_time": 75.0, "tau": 0.25}
+
+#: Settings of chapter 6: ``quick`` (CI, seconds: two seeds, few signals and epochs),
+#: ``default`` (the book: three seeds, about two minutes on 2 cores) and ``paper`` (five
+#: seeds, longer signals, a larger budget and deeper networks; not run by the book).
+CONFIGS: dict[str, dict[str, Any]] = {
+    "quick": {"seeds": (0, 1), "n": 96, "n_train": 128, "n_val": 48, "n_test": 64,
+              "epochs": 15, "budget": 150, "depth": 5, "sigma": 0.1, "families": FAMILIES,
+              "classical": CLASSICAL, "batch_size": 32, "lr": 1e-2, **_CLASSICAL_GRID},
+    "default": {"seeds": (0, 1, 2), "n": 128, "n_train": 512, "n_val": 128, "n_test": 128,
+                "epochs": 60, "budget": 150, "depth": 5, "sigma": 0.1,
+                "families": FAMILIES, "classical": CLASSICAL, "batch_size": 32, "lr": 1e-2,
+                **_CLASSICAL_GRID},
+    "paper": {"seeds": (0, 1, 2, 3, 4), "n": 256, "n_train": 2048, "n_val": 256,
+              "n_test": 512, "epochs": 100, "budget": 300, "depth": 8, "sigma": 0.1,
+              "families": FAMILIES, "classical": CLASSICAL, "batch_size": 32, "lr": 1e-2,
+              **_CLASSICAL_GRID},
+}
+
+#: Sizes of one quick run (the defaults of :func:`denoising_experiment`).
+QUICK = {k: CONFIGS["quick"][k] for k in ("n", "n_train", "n_test", "epochs", "budget",
+                                           "depth")}
 
 _KINDS = ("constant", "linear")
 
 #: What each family's activation is, for tables.
 DESCRIPTIONS = {
-    "trainable": "learned flux per block",
+    "trainable": "learned flux per block, free",
+    "trainable_monotone": "learned flux per block, monotone",
     "linear": "fixed, monotone",
     "charbonnier": "fixed, monotone",
     "relu": "fixed, monotone",
@@ -78,6 +133,23 @@ DESCRIPTIONS = {
     "weickert": "fixed, nonmonotone",
     "standard": "standard ResNet, ReLU",
 }
+
+#: Names of the families and diffusions as they read in a sentence.
+LABELS = {
+    "trainable": "the learned nonmonotone flux",
+    "trainable_monotone": "the trainable monotone flux",
+    "linear": "the linear flux",
+    "charbonnier": "the Charbonnier flux",
+    "relu": "the ReLU",
+    "perona_malik": "the fixed Perona-Malik flux",
+    "exponential": "the fixed exponential flux",
+    "weickert": "the fixed Weickert flux",
+    "standard": "the standard ResNet",
+}
+
+_CLASSICAL_LABELS = {"linear": "linear diffusion", "charbonnier": "Charbonnier diffusion",
+                     "perona_malik": "Perona-Malik diffusion",
+                     "exponential": "exponential diffusion", "weickert": "Weickert diffusion"}
 
 
 @dataclass(frozen=True)
@@ -92,6 +164,21 @@ class DenoisingData:
     y: np.ndarray
     kind: np.ndarray
     sigma: float
+
+
+@dataclass(frozen=True)
+class DenoisingSplits:
+    """The three independent splits of one seed: training, validation and test data.
+
+    Networks train on ``train``; the validation split scores them after every epoch and
+    is where the classical baselines are tuned; ``test`` is touched once, at the end.
+    ``seeds`` are the data seeds of the three splits.
+    """
+
+    train: DenoisingData
+    val: DenoisingData
+    test: DenoisingData
+    seeds: tuple[int, int, int]
 
 
 @dataclass(frozen=True)
@@ -111,7 +198,7 @@ class DenoisingRow:
     rmse_by_kind : dict
         Test RMSE on the piecewise-constant and on the piecewise-linear signals.
     history : pdecore.train.History
-        ``val_loss`` is the test MSE after each epoch.
+        ``val_loss`` is the validation MSE after each epoch.
     model : torch.nn.Module
         The trained network (CPU).
     norm_ratio : float
@@ -120,6 +207,13 @@ class DenoisingRow:
     flux_shapes : tuple of Monotonicity
         :func:`flux_report` of each block on the test signals (diffusion networks only;
         empty for ``"standard"``).
+    val_rmse : float
+        RMSE on the validation split after training.
+    train_time : float
+        Wall time of the training in seconds (not reproducible bit for bit).
+    macs : int
+        Multiply-adds of the convolutions per signal (:math:`2 H k (N - k + 1)` per
+        block).
     """
 
     family: str
@@ -131,6 +225,9 @@ class DenoisingRow:
     model: nn.Module
     norm_ratio: float
     flux_shapes: tuple
+    val_rmse: float = math.nan
+    train_time: float = math.nan
+    macs: int = 0
 
     @property
     def test_psnr(self) -> float:
@@ -140,7 +237,7 @@ class DenoisingRow:
 
 @dataclass(frozen=True)
 class Monotonicity:
-    r"""How (non)monotone a flux is on :math:`[0, s_{\max}]`.
+    r"""How (non)monotone a flux is on :math:`[0, s_{\max}]`, and how deeply.
 
     Attributes
     ----------
@@ -154,12 +251,23 @@ class Monotonicity:
     s_peak : float
         Where :math:`\Phi` attains its maximum on the interval (``s_max`` for a
         monotone flux).
+    relative_drop : float
+        Depth of the decrease:
+        :math:`\bigl(\max \Phi - \min_{s_{\text{peak}} \le s \le s_{\max}} \Phi(s)\bigr) /
+        \max \Phi` (0 for a monotone flux, 0.4 for Perona-Malik on
+        :math:`[0, 3\lambda]`).
+    data_fraction : float or None
+        Fraction of the given filter responses :math:`|s|` (``samples``) at which
+        :math:`\Phi'(|s|) < -10^{-3} L`, i.e. which are diffused backwards; ``None``
+        without samples.
     """
 
     s_max: float
     min_slope: float
     decreasing_fraction: float
     s_peak: float
+    relative_drop: float = 0.0
+    data_fraction: float | None = None
 
     @property
     def nonmonotone(self) -> bool:
@@ -169,13 +277,38 @@ class Monotonicity:
 
 @dataclass(frozen=True)
 class Baseline:
-    """Best explicit diffusion on the test set: diffusivity, contrast, steps, RMSE."""
+    r"""A classical explicit diffusion tuned on one data set and scored on another.
+
+    Attributes
+    ----------
+    diffusivity : str
+    lam : float
+        The chosen contrast :math:`\lambda`.
+    n_steps : int
+        The chosen number of steps (stopping time :math:`\tau n`).
+    tau : float
+        Step size.
+    test_rmse : float
+        RMSE on the test data at the chosen setting (on the tuning data itself when no
+        test data were given).
+    val_rmse : float
+        RMSE on the tuning (validation) data at the chosen setting.
+    rmse_by_kind : dict
+        Test RMSE on the piecewise-constant and piecewise-linear signals.
+    """
 
     diffusivity: str
     lam: float
     n_steps: int
     tau: float
     test_rmse: float
+    val_rmse: float = math.nan
+    rmse_by_kind: dict = field(default_factory=dict)
+
+    @property
+    def stopping_time(self) -> float:
+        r"""Diffusion time :math:`T = \tau n`."""
+        return self.tau * self.n_steps
 
 
 def psnr(rmse: float, peak: float = 1.0) -> float:
@@ -251,21 +384,54 @@ def denoising_data(
 
 
 def denoising_splits(
-    n: int, n_train: int, n_test: int, seed: int = 0, sigma: float = 0.1
-) -> tuple[DenoisingData, DenoisingData]:
-    """Training and test data of E6: independent draws (test seed ``seed + 1000``).
+    n: int, n_train: int, n_test: int, seed: int = 0, sigma: float = 0.1, *,
+    n_val: int | None = None,
+) -> DenoisingSplits:
+    """Training, validation and test data of E6 for one seed: independent draws.
+
+    The three data seeds come from ``numpy.random.SeedSequence(seed).spawn(3)``, so the
+    splits of one seed, and the splits of different seeds, share no random stream.
+
+    Parameters
+    ----------
+    n : int
+        Grid points per signal.
+    n_train, n_test : int
+        Signals in the training and in the test split.
+    seed : int
+        The experiment seed, ``>= 0``.
+    sigma : float
+        Noise level.
+    n_val : int, optional
+        Signals in the validation split (default ``n_test``).
 
     Returns
     -------
-    train, test : DenoisingData
+    DenoisingSplits
+
+    Examples
+    --------
+    >>> from pdecore.experiments.denoising import denoising_splits
+    >>> s = denoising_splits(32, 6, 4, seed=0, n_val=2)
+    >>> print(s.train.X.shape[0], s.val.X.shape[0], s.test.X.shape[0])
+    6 2 4
     """
     n_train, n_test = as_int(n_train, "n_train"), as_int(n_test, "n_test")
-    return (denoising_data(n_train, n, sigma=sigma, seed=seed),
-            denoising_data(n_test, n, sigma=sigma, seed=seed + 1000))
+    n_val = n_test if n_val is None else as_int(n_val, "n_val")
+    seed = as_int(seed, "seed", minimum=0)
+    seeds = tuple(int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(3))
+    train, val, test = (denoising_data(count, n, sigma=sigma, seed=s)
+                        for count, s in zip((n_train, n_val, n_test), seeds, strict=True))
+    return DenoisingSplits(train, val, test, seeds)
 
 
 def _rmse(net: nn.Module, X: torch.Tensor, y: torch.Tensor) -> float:
     return float(np.sqrt(evaluate(net, X, y, "mse", batch_size=1024)))
+
+
+def _conv_macs(net: nn.Module, n: int) -> int:
+    """Multiply-adds of the convolutions per signal of length ``n``."""
+    return int(net.depth * 2 * net.hidden * net.kernel_size * (n - net.kernel_size + 1))
 
 
 def denoising_experiment(
@@ -279,6 +445,8 @@ def denoising_experiment(
     seed: int = 0,
     progress: bool = False,
     *,
+    n_val: int | None = None,
+    data: DenoisingSplits | None = None,
     kernel_size: int = 3,
     sigma: float = 0.1,
     batch_size: int = 32,
@@ -288,10 +456,12 @@ def denoising_experiment(
     threads: int | None = 1,
     **net_kwargs,
 ) -> list[DenoisingRow]:
-    """Train each family at the same parameter budget; return one row per network.
+    """Train each family at the same parameter budget on one seed; one row per network.
 
     Every network starts from ``torch.manual_seed(seed)`` and trains on the same data
-    with the same shuffling (:func:`pdecore.train.fit`, MSE loss, Adam).
+    with the same shuffling (:func:`pdecore.train.fit`, MSE loss, Adam); the validation
+    split is scored after every epoch (``history.val_loss``) and the test split once at
+    the end.
 
     Parameters
     ----------
@@ -305,13 +475,18 @@ def denoising_experiment(
     n : int
         Grid points per signal.
     n_train, n_test : int
-        Training and test signals (test data use seed ``seed + 1000``).
+        Training and test signals (:func:`denoising_splits`).
     epochs : int
         Training epochs.
     seed : int
         Seed of data, initial weights and shuffling.
     progress : bool
         tqdm bars during each fit.
+    n_val : int, optional
+        Validation signals (default ``n_test``).
+    data : DenoisingSplits, optional
+        Use these splits instead of drawing them (then ``n``, ``n_train``, ``n_val``,
+        ``n_test`` and ``sigma`` are ignored).
     kernel_size : int
         Filter length of every block.
     sigma : float
@@ -322,8 +497,9 @@ def denoising_experiment(
         Precision and device of the networks (float64 is the faster one for these
         small 1D convolutions on the CPU).
     threads : int or None
-        Torch threads during training (default 1: the convolutions are too small to
-        gain from more, and busy cores make waiting threads expensive).
+        Torch threads during training and scoring (default 1: the convolutions are too
+        small to gain from more, and busy cores make waiting threads expensive: a
+        forward pass with 2 threads on a loaded 2-core machine was measured 20x slower).
     **net_kwargs
         Further arguments of the networks (``zero_mean``, ``n_basis``, ``s_max``, ...;
         applied to the diffusion networks only).
@@ -337,6 +513,8 @@ def denoising_experiment(
     ------
     ValueError
         Unknown family, non-positive sizes.
+    TypeError
+        ``data`` is not a :class:`DenoisingSplits`.
 
     Examples
     --------
@@ -352,29 +530,54 @@ def denoising_experiment(
         if family not in allowed:
             raise ValueError(f"families must be from {allowed}, got {family!r}")
     budget, depth = as_int(budget, "budget"), as_int(depth, "depth")
-    train, test = denoising_splits(n, n_train, n_test, seed, sigma)
-    X, y = torch.as_tensor(train.X, dtype=dtype), torch.as_tensor(train.y, dtype=dtype)
-    Xt, yt = torch.as_tensor(test.X, dtype=dtype), torch.as_tensor(test.y, dtype=dtype)
-    rows = []
-    for family in families:
-        torch.manual_seed(seed)
-        kwargs = {} if family == "standard" else net_kwargs
-        net = diffusion_net_with_budget(family, budget, depth=depth, kernel_size=kernel_size,
-                                        **kwargs).to(dtype=dtype, device=device)
-        history = fit(net, X, y, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
-                      device=device, val=(Xt, yt), progress=progress, threads=threads)
-        net = net.cpu()
-        by_kind = {k: _rmse(net, Xt[test.kind == k].cpu(), yt[test.kind == k].cpu())
-                   for k in _KINDS if np.any(test.kind == k)}
-        shapes = tuple(flux_report(net, test.X)) if isinstance(net, DiffusionNet) else ()
-        rows.append(DenoisingRow(family, count_parameters(net), net.hidden,
-                                 _rmse(net, Xt.cpu(), yt.cpu()), by_kind, history, net,
-                                 norm_check(net, test.X, seed=seed), shapes))
-    return rows
+    if data is None:
+        data = denoising_splits(n, n_train, n_test, seed, sigma, n_val=n_val)
+    elif not isinstance(data, DenoisingSplits):
+        raise TypeError(f"data must be a DenoisingSplits (see denoising_splits), got "
+                        f"{type(data).__name__}")
+    train, val, test = data.train, data.val, data.test
+
+    def tensors(d: DenoisingData) -> tuple[torch.Tensor, torch.Tensor]:
+        return torch.as_tensor(d.X, dtype=dtype), torch.as_tensor(d.y, dtype=dtype)
+
+    splits = tensors(train), tensors(val), tensors(test)
+    with _threads(None if threads is None else as_int(threads, "threads")):
+        return [_train_one(family, budget, depth, seed, epochs, progress, *splits, test,
+                           {"batch_size": batch_size, "lr": lr, "dtype": dtype,
+                            "device": device},
+                           {"kernel_size": kernel_size,
+                            **({} if family == "standard" else net_kwargs)})
+                for family in families]
 
 
-def flux_monotonicity(phi: nn.Module, s_max: float, n_points: int = 2001) -> Monotonicity:
-    r"""Measure where a flux :math:`\Phi` decreases on :math:`[0, s_{\max}]`.
+def _train_one(family: str, budget: int, depth: int, seed: int, epochs: int,
+               progress: bool, train: tuple, val: tuple, test: tuple, test_data: DenoisingData,
+               fit_kwargs: dict, net_kwargs: dict) -> DenoisingRow:
+    """Train and score one family of :func:`denoising_experiment`."""
+    (X, y), (Xv, yv), (Xt, yt) = train, val, test
+    dtype, device = fit_kwargs.pop("dtype"), fit_kwargs["device"]
+    torch.manual_seed(seed)
+    net = diffusion_net_with_budget(family, budget, depth=depth,
+                                    **net_kwargs).to(dtype=dtype, device=device)
+    start = time.perf_counter()
+    history = fit(net, X, y, epochs=epochs, seed=seed, val=(Xv, yv), progress=progress,
+                  **fit_kwargs)
+    seconds = time.perf_counter() - start
+    net = net.cpu()
+    kind = test_data.kind
+    by_kind = {k: _rmse(net, Xt[kind == k], yt[kind == k]) for k in _KINDS
+               if np.any(kind == k)}
+    shapes = tuple(flux_report(net, test_data.X)) if isinstance(net, DiffusionNet) else ()
+    return DenoisingRow(family, count_parameters(net), net.hidden, _rmse(net, Xt, yt), by_kind,
+                        history, net, norm_check(net, test_data.X, seed=seed), shapes,
+                        val_rmse=_rmse(net, Xv, yv), train_time=seconds,
+                        macs=_conv_macs(net, test_data.X.shape[-1]))
+
+
+def flux_monotonicity(
+    phi: nn.Module, s_max: float, n_points: int = 2001, *, samples: object = None
+) -> Monotonicity:
+    r"""Measure where, and how deeply, a flux :math:`\Phi` decreases on :math:`[0, s_{\max}]`.
 
     :math:`\Phi'` is computed by automatic differentiation (float64) on an even grid.
     For an odd flux this describes :math:`[-s_{\max}, s_{\max}]` as well.
@@ -388,6 +591,9 @@ def flux_monotonicity(phi: nn.Module, s_max: float, n_points: int = 2001) -> Mon
         Right end of the interval, e.g. from :func:`activation_ranges`.
     n_points : int
         Grid points, ``>= 2``.
+    samples : array_like, optional
+        Filter responses the flux is applied to; :attr:`Monotonicity.data_fraction` is
+        the fraction of them (by absolute value) where :math:`\Phi' < -10^{-3} L`.
 
     Returns
     -------
@@ -405,8 +611,8 @@ def flux_monotonicity(phi: nn.Module, s_max: float, n_points: int = 2001) -> Mon
     >>> from pdecore.nets import FluxActivation
     >>> from pdecore.experiments.denoising import flux_monotonicity
     >>> m = flux_monotonicity(FluxActivation("perona_malik", 1.0), 3.0)
-    >>> print(m.nonmonotone, f"{m.s_peak:.2f}", f"{m.min_slope:.3f}")
-    True 1.00 -0.125
+    >>> print(m.nonmonotone, f"{m.s_peak:.2f}", f"{m.min_slope:.3f}", f"{m.relative_drop:.2f}")
+    True 1.00 -0.125 0.40
     """
     if not isinstance(phi, nn.Module):
         raise TypeError(f"phi must be a torch.nn.Module, got {type(phi).__name__}")
@@ -414,18 +620,45 @@ def flux_monotonicity(phi: nn.Module, s_max: float, n_points: int = 2001) -> Mon
     n_points = as_int(n_points, "n_points", minimum=2)
     L = float(getattr(phi, "sector_bound", 1.0))
     phi64 = copy.deepcopy(phi).to(torch.float64)  # the caller's module is left alone
-    s = torch.linspace(0.0, s_max, n_points, dtype=torch.float64, requires_grad=True)
-    with torch.enable_grad():
-        values = phi64(s)
-        (slope,) = torch.autograd.grad(values.sum(), s)
-    slope = slope.detach().numpy() / L
-    values = values.detach().numpy()
+
+    def slope_at(points: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        points = points.detach().requires_grad_(True)
+        with torch.enable_grad():
+            values = phi64(points)
+            (slope,) = torch.autograd.grad(values.sum(), points)
+        return values.detach().numpy(), slope.detach().numpy() / L
+
+    s = torch.linspace(0.0, s_max, n_points, dtype=torch.float64)
+    values, slope = slope_at(s)
+    peak = int(np.argmax(values))
+    top = float(values[peak])
+    drop = (top - float(values[peak:].min())) / top if top > 0 else 0.0
+    fraction = None
+    if samples is not None:
+        r = torch.as_tensor(np.abs(np.asarray(samples, dtype=np.float64)).ravel())
+        fraction = float(np.mean(slope_at(r)[1] < -1e-3)) if r.numel() else 0.0
     return Monotonicity(
         s_max=s_max,
         min_slope=float(slope.min()),
         decreasing_fraction=float(np.mean(slope < -1e-3)),
-        s_peak=float(s.detach().numpy()[int(np.argmax(values))]),
+        s_peak=float(s.numpy()[peak]),
+        relative_drop=float(drop),
+        data_fraction=fraction,
     )
+
+
+def _responses(net: DiffusionNet, X: object) -> list[torch.Tensor]:
+    """Return the filter responses :math:`|W_k u^k|` of every block, flattened."""
+    if not isinstance(net, DiffusionNet):
+        raise TypeError(f"net must be a pdecore.nets.DiffusionNet, got {type(net).__name__}")
+    dtype = next(net.parameters()).dtype
+    u = torch.as_tensor(X, dtype=dtype)
+    out = []
+    with torch.no_grad():
+        for block in net.blocks:
+            out.append(torch.nn.functional.conv1d(u, block.filters()).abs().flatten().double())
+            u = block(u)
+    return out
 
 
 def activation_ranges(net: DiffusionNet, X: object, q: float = 0.99) -> list[float]:
@@ -460,30 +693,25 @@ def activation_ranges(net: DiffusionNet, X: object, q: float = 0.99) -> list[flo
     q = as_positive(q, "q")
     if q > 1:
         raise ValueError(f"q must be in (0, 1], got q={q}")
-    dtype = next(net.parameters()).dtype
-    u = torch.as_tensor(X, dtype=dtype)
-    ranges = []
-    with torch.no_grad():
-        for block in net.blocks:
-            s = torch.nn.functional.conv1d(u, block.filters()).abs().flatten()
-            ranges.append(float(torch.quantile(s.double(), q)))
-            u = block(u)
-    return ranges
+    return [float(torch.quantile(s, q)) for s in _responses(net, X)]
 
 
 def flux_report(net: DiffusionNet, X: object, q: float = 0.99) -> list[Monotonicity]:
     """Return :func:`flux_monotonicity` of every block's flux on its active range.
 
-    The range of block :math:`k` is :func:`activation_ranges` of ``X`` (quantile ``q``).
+    The range of block :math:`k` is :func:`activation_ranges` of ``X`` (quantile ``q``);
+    the block's filter responses to ``X`` are the ``samples`` (so
+    :attr:`Monotonicity.data_fraction` is the share of responses diffused backwards).
 
     Returns
     -------
     list of Monotonicity
         One per block.
     """
-    ranges = activation_ranges(net, X, q)
-    return [flux_monotonicity(phi, max(r, 1e-12)) for phi, r in zip(net.fluxes(), ranges,
-                                                                       strict=True)]
+    responses = _responses(net, X)
+    q = as_positive(q, "q")
+    return [flux_monotonicity(phi, max(float(torch.quantile(r, q)), 1e-12), samples=r.numpy())
+            for phi, r in zip(net.fluxes(), responses, strict=True)]
 
 
 def norm_check(net: nn.Module, X: object, n_random: int = 64, seed: int = 0) -> float:
@@ -535,23 +763,38 @@ def norm_check(net: nn.Module, X: object, n_random: int = 64, seed: int = 0) -> 
     return max(float(net.norm_ratios(v).max()) for v in inputs)
 
 
+def _rmse_path(data: DenoisingData, tau: float, n_steps: int, diffusivity: str,
+               lam: float) -> np.ndarray:
+    """RMSE against the clean signals after 1, ..., n_steps explicit steps."""
+    u, clean = data.X[:, 0].copy(), data.y[:, 0]
+    out = np.empty(n_steps)
+    for k in range(n_steps):
+        u = explicit_step(u, tau, diffusivity, lam, out=u)
+        out[k] = np.sqrt(np.mean((u - clean) ** 2))
+    return out
+
+
 def classical_baseline(
     data: DenoisingData,
     diffusivity: str = "perona_malik",
     lams: Sequence[float] = tuple(np.geomspace(0.01, 1.0, 13)),
     max_steps: int = 200,
     tau: float = 0.25,
+    *,
+    test: DenoisingData | None = None,
 ) -> Baseline:
-    r"""Best explicit diffusion (:func:`pdecore.explicit_evolution`) on ``data``.
+    r"""Explicit diffusion (:func:`pdecore.explicit_step`) tuned on ``data``, scored on ``test``.
 
     The contrast :math:`\lambda` (from ``lams``) and the number of steps (stopping time
-    :math:`\tau n`, up to ``max_steps``) are chosen to minimise the RMSE on ``data``
-    itself: an oracle tuning, the most favourable for the classical method.
+    :math:`\tau n`, :math:`1 \le n \le` ``max_steps``) are chosen to minimise the RMSE
+    on ``data`` (the validation split); the chosen setting is then applied once to
+    ``test``. Without ``test`` the baseline is scored on ``data`` itself: an oracle
+    tuning, the most favourable for the classical method.
 
     Parameters
     ----------
     data : DenoisingData
-        Noisy inputs and clean targets.
+        Noisy inputs and clean targets on which the setting is chosen.
     diffusivity : str
         A registered diffusivity.
     lams : sequence of float
@@ -560,24 +803,48 @@ def classical_baseline(
         Largest number of steps tried.
     tau : float
         Step size (stable for :math:`\tau \le 0.5`).
+    test : DenoisingData, optional
+        Data to score the chosen setting on.
 
     Returns
     -------
     Baseline
+
+    Raises
+    ------
+    TypeError
+        ``data`` or ``test`` is not a :class:`DenoisingData`.
+    ValueError
+        Unknown diffusivity, non-positive sizes, empty ``lams``.
     """
-    if not isinstance(data, DenoisingData):
-        raise TypeError(f"data must be a DenoisingData (see denoising_data), got "
-                        f"{type(data).__name__}")
+    for name, value in (("data", data), ("test", test)):
+        if value is not None and not isinstance(value, DenoisingData):
+            raise TypeError(f"{name} must be a DenoisingData (see denoising_data), got "
+                            f"{type(value).__name__}")
+    if data is None:
+        raise TypeError("data must be a DenoisingData (see denoising_data), got None")
     max_steps = as_int(max_steps, "max_steps")
-    f, u = data.X[:, 0], data.y[:, 0]
+    tau = as_positive(tau, "tau")
+    lams = (1.0,) if diffusivity == "linear" else tuple(as_positive(v, "lams") for v in lams)
+    if not lams:
+        raise ValueError("lams must hold at least one contrast parameter")
     best = None
-    for lam in (1.0,) if diffusivity == "linear" else lams:
-        ev = explicit_evolution(f, tau, max_steps, diffusivity, lam, save_every=1)
-        rmse = np.sqrt(np.mean((ev.states - u) ** 2, axis=(1, 2)))
-        k = int(np.argmin(rmse))
-        if best is None or rmse[k] < best.test_rmse:
-            best = Baseline(diffusivity, float(lam), int(ev.steps[k]), tau, float(rmse[k]))
-    return best
+    for lam in lams:
+        path = _rmse_path(data, tau, max_steps, diffusivity, lam)
+        k = int(np.argmin(path))
+        if best is None or path[k] < best[0]:
+            best = (float(path[k]), float(lam), k + 1)
+    val_rmse, lam, n_steps = best
+    if test is None:
+        test = data
+    u = test.X[:, 0].copy()
+    for _ in range(n_steps):
+        u = explicit_step(u, tau, diffusivity, lam, out=u)
+    err = (u - test.y[:, 0]) ** 2
+    by_kind = {k: float(np.sqrt(err[test.kind == k].mean())) for k in _KINDS
+               if np.any(test.kind == k)}
+    return Baseline(diffusivity, lam, n_steps, tau, float(np.sqrt(err.mean())), val_rmse,
+                    by_kind)
 
 
 @dataclass(frozen=True)
@@ -600,6 +867,14 @@ class FamilySummary:
     nonmonotone_blocks, blocks : int
         Blocks whose flux is nonmonotone on its active range, and all blocks, summed
         over the runs (0 and 0 for ``"standard"``).
+    rmse_std : float
+        Sample standard deviation of the test RMSE over the runs (0 for one run).
+    val_rmse : float
+        Mean validation RMSE over the runs.
+    train_time : float
+        Mean training wall time in seconds.
+    macs : int
+        Multiply-adds of the convolutions per signal.
     """
 
     family: str
@@ -612,6 +887,45 @@ class FamilySummary:
     norm_ratio: float
     nonmonotone_blocks: int
     blocks: int
+    rmse_std: float = 0.0
+    val_rmse: float = math.nan
+    train_time: float = math.nan
+    macs: int = 0
+
+    @property
+    def psnr(self) -> float:
+        """PSNR of the mean test RMSE, in dB."""
+        return psnr(self.rmse)
+
+
+@dataclass(frozen=True)
+class ClassicalSummary:
+    """One classical diffusion of E6 over the seeds: tuned on validation, scored on test.
+
+    Attributes
+    ----------
+    diffusivity : str
+    rmse, rmse_std : float
+        Mean and sample standard deviation of the test RMSE over the seeds.
+    rmse_runs : tuple of float
+        Test RMSE of each seed.
+    val_rmse : float
+        Mean validation RMSE at the tuned settings.
+    rmse_constant, rmse_linear : float
+        Mean test RMSE on the piecewise-constant and piecewise-linear signals.
+    lams, stopping_times : tuple of float
+        The tuned contrast and stopping time of each seed.
+    """
+
+    diffusivity: str
+    rmse: float
+    rmse_std: float
+    rmse_runs: tuple
+    val_rmse: float
+    rmse_constant: float
+    rmse_linear: float
+    lams: tuple
+    stopping_times: tuple
 
     @property
     def psnr(self) -> float:
@@ -646,45 +960,82 @@ def summarize(runs: Sequence[Sequence[DenoisingRow]]) -> list[FamilySummary]:
     out = []
     for i, family in enumerate(families):
         rows = [run[i] for run in runs]
+        stats = seed_stats([r.test_rmse for r in rows])
         out.append(FamilySummary(
             family=family,
             params=rows[0].params,
             hidden=rows[0].hidden,
-            rmse=float(np.mean([r.test_rmse for r in rows])),
+            rmse=stats.mean,
             rmse_runs=tuple(r.test_rmse for r in rows),
             rmse_constant=float(np.mean([r.rmse_by_kind["constant"] for r in rows])),
             rmse_linear=float(np.mean([r.rmse_by_kind["linear"] for r in rows])),
             norm_ratio=max(r.norm_ratio for r in rows),
             nonmonotone_blocks=sum(m.nonmonotone for r in rows for m in r.flux_shapes),
             blocks=sum(len(r.flux_shapes) for r in rows),
+            rmse_std=stats.std,
+            val_rmse=float(np.mean([r.val_rmse for r in rows])),
+            train_time=float(np.mean([r.train_time for r in rows])),
+            macs=rows[0].macs,
         ))
     return out
 
 
-def markdown_table(summary: Sequence[FamilySummary]) -> str:
-    """Return the E6 results as a Markdown table (one row per family).
+def _summarize_classical(baselines: Sequence[Sequence[Baseline]]) -> list[ClassicalSummary]:
+    out = []
+    for i, first in enumerate(baselines[0]):
+        rows = [seed[i] for seed in baselines]
+        stats = seed_stats([b.test_rmse for b in rows])
+        out.append(ClassicalSummary(
+            diffusivity=first.diffusivity, rmse=stats.mean, rmse_std=stats.std,
+            rmse_runs=tuple(b.test_rmse for b in rows),
+            val_rmse=float(np.mean([b.val_rmse for b in rows])),
+            rmse_constant=float(np.mean([b.rmse_by_kind["constant"] for b in rows])),
+            rmse_linear=float(np.mean([b.rmse_by_kind["linear"] for b in rows])),
+            lams=tuple(b.lam for b in rows),
+            stopping_times=tuple(b.stopping_time for b in rows)))
+    return out
+
+
+def markdown_table(summary: Sequence[FamilySummary],
+                   classical: Sequence[ClassicalSummary] = ()) -> str:
+    """Return the E6 results as a Markdown table (one row per family, then classical).
+
+    The test RMSE column is the mean over the runs with the sample standard deviation.
 
     Examples
     --------
     >>> from pdecore.experiments.denoising import FamilySummary, markdown_table
     >>> s = FamilySummary("relu", 155, 10, 0.05, (0.05,), 0.06, 0.04, 1.0, 0, 5)
-    >>> print(markdown_table([s]).splitlines()[2])
-    | relu | fixed, monotone | 10 | 155 | 0.0500 | 26.02 | 0.0600 | 0.0400 | 0 of 5 | 1.000 |
+    >>> print(markdown_table([s]).splitlines()[2][:63])
+    | relu | fixed, monotone | 10 | 155 | 0 | nan | 0.0500 ± 0.0000
     """
     bad = [type(s).__name__ for s in summary if not isinstance(s, FamilySummary)]
+    bad += [type(c).__name__ for c in classical if not isinstance(c, ClassicalSummary)]
     if bad:
-        raise TypeError(f"summary must hold FamilySummary rows (see summarize), got {bad[0]}")
-    head = ("| family | activation | filters per block | parameters | test RMSE | PSNR (dB) "
+        raise TypeError(f"summary must hold FamilySummary rows (see summarize) and "
+                        f"classical ClassicalSummary rows, got {bad[0]}")
+    head = ("| family | activation | filters per block | parameters | multiply-adds per "
+            "signal | training time (s) | test RMSE (mean ± std) | PSNR (dB) "
             "| RMSE, piecewise constant | RMSE, piecewise linear | nonmonotone fluxes "
             "| largest norm ratio |")
-    lines = [head, "|" + "---|" * 10]
+    lines = [head, "|" + "---|" * 12]
     for s in summary:
         mono = f"{s.nonmonotone_blocks} of {s.blocks}" if s.blocks else "n/a"
         lines.append(
             f"| {s.family} | {DESCRIPTIONS.get(s.family, s.family)} | {s.hidden} | {s.params} "
-            f"| {s.rmse:.4f} | {s.psnr:.2f} | {s.rmse_constant:.4f} | {s.rmse_linear:.4f} "
+            f"| {s.macs} | {s.train_time:.1f} | {s.rmse:.4f} ± {s.rmse_std:.4f} "
+            f"| {s.psnr:.2f} | {s.rmse_constant:.4f} | {s.rmse_linear:.4f} "
             f"| {mono} | {s.norm_ratio:.3f} |"
         )
+    for c in classical:
+        lam = "" if c.diffusivity == "linear" else (
+            "λ " + "/".join(f"{v:.3g}" for v in c.lams) + ", ")
+        times = "/".join(f"{t:g}" for t in c.stopping_times)
+        lines.append(
+            f"| {_CLASSICAL_LABELS.get(c.diffusivity, c.diffusivity)} | classical, tuned on "
+            f"validation ({lam}T {times}) | - | {1 if c.diffusivity == 'linear' else 2} "
+            f"| - | - | {c.rmse:.4f} ± {c.rmse_std:.4f} | {c.psnr:.2f} "
+            f"| {c.rmse_constant:.4f} | {c.rmse_linear:.4f} | - | - |")
     return "\n".join(lines)
 
 
@@ -765,3 +1116,370 @@ def verdict(wins: int, n_runs: int, what: str, who: str = "The learned flux") ->
     if wins:
         return f"{who} beat {what} in {wins} of {n_runs} runs only."
     return f"{who} did not beat {what} in any of the {n_runs} runs."
+
+
+def _sentence(outcome: str, a: str, b: str) -> str:
+    """One sentence for a :func:`paired_comparison` outcome of ``a`` against ``b``."""
+    if outcome == "better":
+        return f"{a[0].upper()}{a[1:]} beats {b} by the win rule."
+    if outcome == "worse":
+        return f"{b[0].upper()}{b[1:]} beats {a} by the win rule."
+    return f"Neither {a} nor {b} wins by the rule: a tie."
+
+
+def _list(names: Sequence[str]) -> str:
+    names = list(names)
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _share_sentence(total: float, nonmono: float, best_fixed: str) -> str:
+    """How the gap to the best fixed monotone flux splits into learning and nonmonotonicity."""
+    if total <= 0:
+        return (f"On average the learned nonmonotone flux is not more accurate than "
+                f"{best_fixed}, so there is no gap to split.")
+    learned = total - nonmono
+    if nonmono <= 0:
+        return (f"The mean gap of {total:.4f} between {best_fixed} (the best fixed monotone "
+                f"flux on the validation split) and the learned nonmonotone flux is closed "
+                f"entirely by learning a monotone flux: on average the trainable monotone "
+                f"flux is {-nonmono:.4f} more accurate than the nonmonotone one.")
+    return (f"Of the mean gap of {total:.4f} between {best_fixed} (the best fixed monotone "
+            f"flux on the validation split) and the learned nonmonotone flux, learning a "
+            f"monotone flux closes {learned:.4f} ({100 * learned / total:.0f} %); the "
+            f"remaining {nonmono:.4f} ({100 * nonmono / total:.0f} %) is what allowing a "
+            f"nonmonotone flux adds.")
+
+
+def _drop_scale() -> str:
+    """Return the words of :data:`DROP_WORDS` with their bounds, for the text."""
+    parts = [f"{word} below {100 * bound:g} %" for bound, word in DROP_WORDS]
+    return ", ".join(parts) + ", deep otherwise"
+
+
+def _drop_word(drop: float) -> str:
+    for bound, word in DROP_WORDS:
+        if drop < bound:
+            return word
+    return "deep"
+
+
+@dataclass(frozen=True)
+class DenoisingResult:
+    """Everything experiment E6 produced: inputs, splits, trained networks, numbers.
+
+    Attributes
+    ----------
+    config : dict
+        The resolved settings (:data:`CONFIGS`).
+    seeds : tuple of int
+        One seed per run: data split and initialisation, paired across families.
+    splits : tuple of DenoisingSplits
+        The data of each seed.
+    runs : tuple of tuple of DenoisingRow
+        The trained networks of each seed, in the order of ``config["families"]``.
+    baselines : tuple of tuple of Baseline
+        The classical diffusions of each seed, tuned on its validation split, in the
+        order of ``config["classical"]``.
+    """
+
+    config: dict
+    seeds: tuple[int, ...]
+    splits: tuple[DenoisingSplits, ...]
+    runs: tuple[tuple[DenoisingRow, ...], ...]
+    baselines: tuple[tuple[Baseline, ...], ...]
+
+    @cached_property
+    def summary(self) -> list[FamilySummary]:
+        """:func:`summarize` of the runs."""
+        return summarize(self.runs)
+
+    @cached_property
+    def classical(self) -> list[ClassicalSummary]:
+        """The classical diffusions over the seeds."""
+        return _summarize_classical(self.baselines) if self.baselines[0] else []
+
+    def family(self, name: str) -> FamilySummary:
+        """Return the summary of one family (``ValueError`` if it did not run)."""
+        for s in self.summary:
+            if s.family == name:
+                return s
+        raise ValueError(f"family {name!r} did not run; ran {[s.family for s in self.summary]}")
+
+    def rows(self, name: str, seed_index: int = 0) -> DenoisingRow:
+        """Return the trained network of family ``name`` in run ``seed_index``."""
+        for r in self.runs[seed_index]:
+            if r.family == name:
+                return r
+        raise ValueError(f"family {name!r} did not run")
+
+    def scores(self, name: str) -> np.ndarray:
+        """Test RMSE per seed of a family or of a classical diffusion (``"classical_<d>"``)."""
+        if name.startswith("classical_"):
+            d = name.removeprefix("classical_")
+            for c in self.classical:
+                if c.diffusivity == d:
+                    return np.array(c.rmse_runs)
+            raise ValueError(f"classical diffusion {d!r} did not run")
+        return np.array(self.family(name).rmse_runs)
+
+    def compare(self, a: str, b: str) -> str:
+        """:func:`pdecore.results.paired_comparison` of the test RMSE of ``a`` and ``b``."""
+        return paired_comparison(self.scores(a), self.scores(b))
+
+    def best(self, names: Iterable[str]) -> str:
+        """Of ``names``, the one with the lowest mean *validation* RMSE (never the test)."""
+        def val(name: str) -> float:
+            if name.startswith("classical_"):
+                d = name.removeprefix("classical_")
+                return next(c.val_rmse for c in self.classical if c.diffusivity == d)
+            return self.family(name).val_rmse
+        return min(names, key=val)
+
+    def depth_stats(self, family: str = "trainable") -> dict[str, float]:
+        """Medians and maxima of the flux shapes of one family over all blocks and seeds."""
+        shapes = [m for run in self.runs for r in run if r.family == family
+                  for m in r.flux_shapes]
+        if not shapes:
+            raise ValueError(f"family {family!r} has no learned fluxes")
+        drops = np.array([m.relative_drop for m in shapes])
+        data = np.array([m.data_fraction for m in shapes], dtype=float)
+        return {
+            "median_drop": float(np.median(drops)),
+            "max_drop": float(drops.max()),
+            "median_decreasing": float(np.median([m.decreasing_fraction for m in shapes])),
+            "median_data_fraction": float(np.median(data)),
+            "max_data_fraction": float(data.max()),
+            "min_slope": float(min(m.min_slope for m in shapes)),
+            "blocks": len(shapes),
+            "nonmonotone_blocks": int(sum(m.nonmonotone for m in shapes)),
+        }
+
+    def numbers(self) -> dict[str, float | int | str]:
+        """Every number and computed verdict of chapter 6, flat (see the chapter)."""
+        cfg = self.config
+        families = [s.family for s in self.summary]
+        out: dict[str, float | int | str] = {
+            "n_runs": len(self.seeds),
+            "seeds_text": ", ".join(map(str, self.seeds)),
+            "n_train": int(cfg["n_train"]), "n_val": int(cfg["n_val"]),
+            "n_test": int(cfg["n_test"]), "n_points": int(cfg["n"]),
+            "sigma": float(cfg["sigma"]), "epochs": int(cfg["epochs"]),
+            "budget": int(cfg["budget"]), "depth": int(cfg["depth"]),
+            "noisy_rmse": float(np.mean([np.sqrt(np.mean((s.test.X - s.test.y) ** 2))
+                                         for s in self.splits])),
+            "win_rule": WIN_RULE,
+            "n_families": len(self.summary),
+            "tau_classical": float(cfg["tau"]),
+            "max_time_classical": float(cfg["max_time"]),
+        }
+        for s in self.summary:
+            f = s.family
+            out[f"params_{f}"] = s.params
+            out[f"hidden_{f}"] = s.hidden
+            out[f"rmse_{f}"] = s.rmse
+            out[f"rmse_{f}_std"] = s.rmse_std
+            out[f"val_rmse_{f}"] = s.val_rmse
+        for c in self.classical:
+            d = c.diffusivity
+            out[f"rmse_classical_{d}"] = c.rmse
+            out[f"rmse_classical_{d}_std"] = c.rmse_std
+            out[f"val_rmse_classical_{d}"] = c.val_rmse
+            out[f"lam_classical_{d}_min"] = min(c.lams)
+            out[f"lam_classical_{d}_max"] = max(c.lams)
+            out[f"time_classical_{d}_min"] = min(c.stopping_times)
+            out[f"time_classical_{d}_max"] = max(c.stopping_times)
+            steps = [b.n_steps for seed in self.baselines for b in seed if b.diffusivity == d]
+            out[f"steps_classical_{d}_min"] = min(steps)
+            out[f"steps_classical_{d}_max"] = max(steps)
+        if "trainable" not in families:
+            return out
+        paired = len(self.seeds) >= 2
+        t = self.family("trainable")
+        out["rmse_trainable"] = t.rmse
+        # the key comparison: one factor (nonmonotone allowed or not), equal parameters
+        if paired:
+            for f in families:
+                if f != "trainable":
+                    out[f"cmp_{f}"] = self.compare("trainable", f)
+            for c in self.classical:
+                out[f"cmp_classical_{c.diffusivity}"] = self.compare(
+                    "trainable", f"classical_{c.diffusivity}")
+        if "trainable_monotone" in families:
+            m = self.family("trainable_monotone")
+            out["gain_key"] = 100.0 * (1.0 - t.rmse / m.rmse)
+            if paired:
+                out["verdict_key"] = _sentence(out["cmp_trainable_monotone"], LABELS["trainable"],
+                                               LABELS["trainable_monotone"])
+            d = self.depth_stats("trainable_monotone")
+            out["mono_nonmono_blocks"] = d["nonmonotone_blocks"]
+            out["mono_min_slope"] = d["min_slope"]
+        monotone = [f for f in MONOTONE if f in families]
+        fixed = [f for f in monotone if f != "trainable_monotone"]
+        if monotone:
+            best = self.best(monotone)
+            out["best_mono"] = best
+            out["best_mono_label"] = LABELS[best]
+            out["rmse_best_mono"] = self.family(best).rmse
+            out["gain_mono"] = 100.0 * (1.0 - t.rmse / self.family(best).rmse)
+            # old meaning: runs in which the learned flux beat every monotone network
+            out["wins_mono"] = wins(self.runs, "trainable", monotone)
+            out["n_mono"] = len(monotone)
+            if paired:
+                won = [f for f in monotone if out[f"cmp_{f}"] == "better"]
+                out["wins_mono_paired"] = len(won)
+        if fixed and paired:
+            won = [f for f in fixed if out[f"cmp_{f}"] == "better"]
+            lost = [f for f in fixed if out[f"cmp_{f}"] == "worse"]
+            best_fixed = self.best(fixed)
+            out["best_fixed"] = best_fixed
+            out["rmse_best_fixed"] = self.family(best_fixed).rmse
+            out["wins_fixed"] = len(won)
+            out["n_fixed"] = len(fixed)
+            text = (f"The learned nonmonotone flux beats {len(won)} of the {len(fixed)} fixed "
+                    f"monotone fluxes by the win rule")
+            text += f" ({_list([LABELS[f] for f in won])})." if won else "."
+            if lost:
+                text += f" It loses to {_list([LABELS[f] for f in lost])}."
+            out["verdict_fixed"] = text
+            if "trainable_monotone" in families:
+                # how much of the gap to the best fixed monotone flux is learnability,
+                # how much nonmonotonicity
+                total = self.family(best_fixed).rmse - t.rmse
+                nonmono = self.family("trainable_monotone").rmse - t.rmse
+                out["gap_total"] = total
+                out["gap_nonmono"] = nonmono
+                out["gap_learned"] = total - nonmono
+                out["verdict_share"] = _share_sentence(total, nonmono, LABELS[best_fixed])
+        for f in ("perona_malik", "standard"):
+            if f in families and paired:
+                out[f"verdict_{f}"] = _sentence(out[f"cmp_{f}"], LABELS["trainable"], LABELS[f])
+        if self.classical and paired:
+            names = [f"classical_{c.diffusivity}" for c in self.classical]
+            best_c = self.best(names).removeprefix("classical_")
+            c = next(x for x in self.classical if x.diffusivity == best_c)
+            out["best_classical"] = best_c
+            out["best_classical_label"] = _CLASSICAL_LABELS.get(best_c, best_c)
+            out["rmse_best_classical"] = c.rmse
+            out["rmse_best_classical_std"] = c.rmse_std
+            beaten = [f for f in families
+                      if paired_comparison(c.rmse_runs, self.scores(f)) == "better"]
+            beating = [f for f in families
+                       if paired_comparison(c.rmse_runs, self.scores(f)) == "worse"]
+            out["classical_beats"] = len(beaten)
+            out["classical_loses"] = len(beating)
+            out["n_networks"] = len(families)
+            label = _CLASSICAL_LABELS.get(best_c, best_c)
+            cap = f"{label[0].upper()}{label[1:]}"
+            text = (f"{cap}, tuned on the validation split, beats {len(beaten)} of the "
+                    f"{len(families)} networks by the win rule")
+            if "trainable" in beaten:
+                text += ", the learned nonmonotone flux among them."
+            elif "trainable" in beating:
+                text += "; the learned nonmonotone flux beats it."
+            else:
+                text += "; against the learned nonmonotone flux it is a tie."
+            if not beating:
+                text += " No network beats it."
+            elif beating != ["trainable"]:
+                text += f" It loses to {_list([LABELS[f] for f in beating])}."
+            out["verdict_classical"] = text
+        d = self.depth_stats("trainable")
+        out["nonmono_blocks"] = d["nonmonotone_blocks"]
+        out["all_blocks"] = d["blocks"]
+        out["median_decreasing"] = 100.0 * d["median_decreasing"]
+        out["median_drop"] = 100.0 * d["median_drop"]
+        out["max_drop"] = 100.0 * d["max_drop"]
+        out["median_data_fraction"] = 100.0 * d["median_data_fraction"]
+        out["max_data_fraction"] = 100.0 * d["max_data_fraction"]
+        out["drop_word"] = _drop_word(d["median_drop"])
+        out["drop_scale"] = _drop_scale()
+        n_non, n_all = d["nonmonotone_blocks"], d["blocks"]
+        out["verdict_shape"] = (
+            "The learned fluxes are nonmonotone: most blocks learned backward diffusion."
+            if 2 * n_non > n_all else
+            "Some learned fluxes are nonmonotone, but most blocks stayed monotone."
+            if n_non else
+            "None of the learned fluxes became nonmonotone on its active range.")
+        if "perona_malik" in families:
+            pm = self.family("perona_malik")
+            out["pm_used"] = pm.nonmonotone_blocks
+            out["pm_blocks"] = pm.blocks
+        diffusion = [s.norm_ratio for s in self.summary if s.family != "standard"]
+        if diffusion:
+            out["diffusion_max"] = max(diffusion)
+            out["verdict_stable"] = (
+                "never above 1, as the theorem says" if max(diffusion) <= 1.0 + 1e-12 else
+                "above 1: the theorem is violated, which points to a bug")
+        if "standard" in families:
+            ratio = self.family("standard").norm_ratio
+            out["standard_max"] = ratio
+            out["verdict_standard_norm"] = (
+                f"amplifies some input by a factor {ratio:.2f} in one block: nothing in "
+                f"its training keeps it stable" if ratio > 1.0 + 1e-12 else
+                "amplified none of the tested inputs, although nothing in its training "
+                "guarantees this")
+        return out
+
+
+def run(config: str | Mapping[str, Any] = "default", *, progress: bool = False,
+        **overrides: Any) -> DenoisingResult:
+    """Run experiment E6 for one configuration of :data:`CONFIGS`.
+
+    For every seed: draw the splits (:func:`denoising_splits`), train every family
+    (:func:`denoising_experiment`, same initial seed and mini-batches for all), tune each
+    classical diffusion of ``config["classical"]`` on the validation split (contrast
+    from ``lams``, stopping time up to ``max_time`` at step size ``tau``) and score it
+    once on the test split (:func:`classical_baseline`).
+
+    Parameters
+    ----------
+    config : str or mapping
+        ``"quick"``, ``"default"`` or ``"paper"``, or a full settings mapping.
+    progress : bool
+        tqdm bars during each fit.
+    **overrides
+        Settings to change (``seeds``, ``budget``, ``depth``, ``epochs``, ...).
+
+    Returns
+    -------
+    DenoisingResult
+
+    Raises
+    ------
+    ValueError
+        Unknown configuration or setting, no seeds, bad sizes.
+
+    Examples
+    --------
+    >>> from pdecore.experiments import denoising
+    >>> res = denoising.run("quick", seeds=(0, 1), families=("trainable", "linear"),
+    ...                     classical=("linear",), n=32, n_train=16, n_val=8, n_test=8,
+    ...                     epochs=1, budget=40, depth=2, max_time=5.0)
+    >>> print(res.seeds, res.numbers()["cmp_linear"] in ("better", "worse", "tie"))
+    (0, 1) True
+    """
+    cfg = resolve_config(CONFIGS, config, **overrides)
+    seeds = tuple(cfg["seeds"]) if isinstance(cfg["seeds"], Iterable) else (cfg["seeds"],)
+    if not seeds:
+        raise ValueError("seeds must hold at least one seed")
+    seeds = tuple(as_int(s, "seeds", minimum=0) for s in seeds)
+    cfg["seeds"] = seeds
+    families = tuple(cfg["families"])
+    classical = tuple(cfg["classical"])
+    cfg["families"], cfg["classical"] = families, classical
+    tau = as_positive(cfg["tau"], "tau")
+    max_steps = max(1, int(round(as_positive(cfg["max_time"], "max_time") / tau)))
+    splits, runs, baselines = [], [], []
+    for seed in seeds:
+        data = denoising_splits(cfg["n"], cfg["n_train"], cfg["n_test"], seed, cfg["sigma"],
+                                n_val=cfg["n_val"])
+        rows = denoising_experiment(families, cfg["budget"], cfg["depth"], seed=seed,
+                                    epochs=cfg["epochs"], progress=progress, data=data,
+                                    batch_size=cfg["batch_size"], lr=cfg["lr"])
+        splits.append(data)
+        runs.append(tuple(rows))
+        baselines.append(tuple(classical_baseline(data.val, d, cfg["lams"], max_steps, tau,
+                                                  test=data.test) for d in classical))
+    return DenoisingResult(cfg, seeds, tuple(splits), tuple(runs), tuple(baselines))

@@ -49,6 +49,26 @@ TORCH_DIFFUSIVITIES: dict[str, Callable[[torch.Tensor, float], torch.Tensor]] = 
 }
 
 
+def _softplus(x: torch.Tensor) -> torch.Tensor:
+    """``log(1 + exp(x))``; torch's default cut-off at x = 20 would err by 2e-9."""
+    return torch.nn.functional.softplus(x, threshold=40.0)
+
+
+def _mean_sigmoid(a: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+    r"""Mean of the logistic function over :math:`[a, a + h]`, elementwise.
+
+    :math:`(\operatorname{softplus}(a + h) - \operatorname{softplus}(a))/h`, and for
+    :math:`|h| < 10^{-2}` the expansion :math:`\sigma(m) + \sigma''(m) h^2/24` about the
+    midpoint :math:`m` (error below :math:`10^{-11}`), which avoids the cancellation.
+    """
+    small = h.abs() < 1e-2
+    h_safe = torch.where(small, torch.ones_like(h), h)  # no 0/0 in the unused branch
+    direct = (_softplus(a + h_safe) - _softplus(a)) / h_safe
+    sig = torch.sigmoid(a + 0.5 * h)
+    taylor = sig + sig * (1.0 - sig) * (1.0 - 2.0 * sig) * h * h / 24.0
+    return torch.where(small, taylor, direct)
+
+
 def _check_input(s: object) -> None:
     """Raise ``TypeError`` unless ``s`` is a floating-point tensor (any shape)."""
     if not isinstance(s, torch.Tensor) or not s.is_floating_point():
@@ -204,6 +224,24 @@ class TrainableFlux(nn.Module):
     Euclidean-stable (chapter 6, :ref:`ch-learned-activations`). The flux may become
     nonmonotone (Perona-Malik-like).
 
+    With ``monotone=True`` (hat basis only) the same :math:`K + 1` parameters and the
+    same function :math:`L\sigma(z(r))`, :math:`z = b + \sum_k a_k \beta_k`, describe the
+    *slope* instead of :math:`\Phi(s)/s`: the odd flux with :math:`\Phi(0) = 0` and
+
+    .. math:: \Phi'(r) = L\,\sigma\Bigl(b + \sum_{k=1}^K a_k\, \beta_k(r)\Bigr)
+              \in (0, L), \qquad r = |s|,
+
+    integrated exactly: on a piece where :math:`z` is linear,
+    :math:`\int \sigma(z) = \Delta r\,(\operatorname{softplus}(z_1) -
+    \operatorname{softplus}(z_0))/(z_1 - z_0)` (a Taylor expansion where
+    :math:`|z_1 - z_0| < 10^{-2}`). Since :math:`0 < \Phi' < L`, :math:`\Phi` is monotone
+    *by construction*, and :math:`\Phi(s)/s`, the mean of :math:`\Phi'` over
+    :math:`[0, |s|]`, lies in :math:`(0, L)`: the same sector, the same parameters and the
+    same initial function :math:`\Phi(s) =` ``init`` :math:`\cdot\, s`. The two flux
+    families differ in one factor, whether the learned function is :math:`\Phi(s)/s`
+    (free to make :math:`\Phi` decrease) or :math:`\Phi'` (never decreasing): the
+    trainable monotone control of chapter 6.
+
     Parameters
     ----------
     sector_bound : float
@@ -213,9 +251,19 @@ class TrainableFlux(nn.Module):
     s_max : float
         Largest centre; beyond it :math:`g` tends to :math:`L\sigma(b)`.
     init : float
-        Initial value of :math:`g` everywhere, in :math:`(0, L)`.
+        Initial value of :math:`g` (of :math:`\Phi'` with ``monotone``) everywhere, in
+        :math:`(0, L)`.
     basis : {"gaussian", "hat"}
         The basis functions :math:`\beta_k`.
+    monotone : bool
+        Parametrise the slope :math:`\Phi'` (monotone by construction, needs
+        ``basis="hat"``) instead of :math:`\Phi(s)/s`.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Bad sizes, ``init`` outside :math:`(0, L)`, unknown basis, ``monotone`` with the
+        Gaussian basis (the messages name the argument).
 
     Examples
     --------
@@ -224,12 +272,15 @@ class TrainableFlux(nn.Module):
     >>> phi = TrainableFlux(sector_bound=1.0, init=0.5)
     >>> print(f"{phi(torch.tensor([2.0])).item():.2f}")
     1.00
+    >>> mono = TrainableFlux(init=0.5, basis="hat", monotone=True)
+    >>> print(f"{mono(torch.tensor([2.0])).item():.2f}")
+    1.00
     """
 
     BASES = ("gaussian", "hat")
 
     def __init__(self, sector_bound: float = 1.0, n_basis: int = 16, s_max: float = 3.0,
-                 init: float = 0.5, basis: str = "gaussian") -> None:
+                 init: float = 0.5, basis: str = "gaussian", monotone: bool = False) -> None:
         super().__init__()
         self.sector_bound = as_positive(sector_bound, "sector_bound")
         n_basis = as_int(n_basis, "n_basis", minimum=2)
@@ -239,7 +290,13 @@ class TrainableFlux(nn.Module):
             raise ValueError(f"init must be in (0, sector_bound={self.sector_bound}), got {init}")
         if basis not in self.BASES:
             raise ValueError(f"basis must be one of {self.BASES}, got {basis!r}")
+        if not isinstance(monotone, bool):
+            raise TypeError(f"monotone must be True or False, got {monotone!r}")
+        if monotone and basis != "hat":
+            raise ValueError(f"monotone=True needs basis='hat' (the slope is integrated "
+                             f"exactly), got basis={basis!r}")
         self.basis = basis
+        self.monotone = monotone
         self.register_buffer("centres", torch.linspace(0.0, s_max, n_basis))
         self.width = s_max / (n_basis - 1)
         p = init / self.sector_bound
@@ -262,14 +319,56 @@ class TrainableFlux(nn.Module):
         basis = torch.exp(-((r.unsqueeze(-1) - centres) ** 2) / (2 * self.width**2))
         return basis @ weights
 
+    def _knot_logits(self, dtype: torch.dtype) -> torch.Tensor:
+        r""":math:`z` at the knots :math:`0, w, \dots, (K+1) w`: :math:`b + a_k`, then :math:`b`."""
+        weights = self.weights.to(dtype)
+        return self.bias.to(dtype) + torch.cat([weights, weights.new_zeros(2)])
+
+    def _monotone_flux(self, r: torch.Tensor) -> torch.Tensor:
+        r""":math:`\Phi(r) = \int_0^r L\sigma(z(t))\,dt` for ``r >= 0``, in closed form.
+
+        On piece :math:`i` (:math:`z` linear from :math:`z_i` to :math:`z_i + \delta_i`,
+        :math:`r = (i + f) w`), :math:`\Phi = L(K_i + w f\, m(z_i, \delta_i f))` with
+        the mean :math:`m` of :math:`\sigma` over :math:`[z_i, z_i + \delta_i f]`
+        (:func:`_mean_sigmoid`) and the integral :math:`K_i` up to knot :math:`i`.
+        """
+        z = self._knot_logits(r.dtype)
+        n = z.numel() - 2
+        w = self.width
+        z0, dz = z[:-1], z[1:] - z[:-1]  # n + 1 pieces; the last one (beyond) has dz = 0
+        pieces = w * _mean_sigmoid(z0[:-1], dz[:-1])
+        knots = torch.cat([pieces.new_zeros(1), torch.cumsum(pieces, 0)])  # Phi / L
+        x = r / w
+        i = torch.nan_to_num(torch.floor(x), nan=0.0).clamp(max=n).detach().long()
+        f = x - i  # beyond the last knot f grows and z stays b: slope L sigma(b)
+        value = knots[i] + w * f * _mean_sigmoid(z0[i], dz[i] * f)
+        return self.sector_bound * value
+
+    def slope(self, s: torch.Tensor) -> torch.Tensor:
+        r"""Return :math:`\Phi'(s) = L\sigma(z(|s|))` of the monotone flux (``monotone`` only)."""
+        if not self.monotone:
+            raise ValueError("slope is the learned function of monotone=True only; use "
+                             "autograd for the free flux")
+        _check_input(s)
+        return self.sector_bound * torch.sigmoid(self.bias.to(s.dtype)
+                                                 + self._expansion(s.abs()))
+
     def diffusivity(self, s2: torch.Tensor) -> torch.Tensor:
-        r"""Return :math:`g(s^2) = \Phi(s)/s \in (0, L)`."""
+        r"""Return :math:`g(s^2) = \Phi(s)/s \in (0, L)` (:math:`\Phi'(0)` at 0)."""
         r = torch.sqrt(s2 + 1e-30)
+        if self.monotone:
+            r_safe = torch.where(s2 > 0, torch.sqrt(s2.clamp_min(0)), torch.ones_like(s2))
+            ratio = self._monotone_flux(r_safe) / r_safe
+            at_zero = self.sector_bound * torch.sigmoid(self._knot_logits(s2.dtype)[0])
+            return torch.where(s2 > 0, ratio, at_zero.expand_as(s2))
         return self.sector_bound * torch.sigmoid(self.bias.to(s2.dtype) + self._expansion(r))
 
     def forward(self, s: torch.Tensor) -> torch.Tensor:
         r"""Apply :math:`\Phi` elementwise."""
         _check_input(s)
+        if self.monotone:  # odd extension; sign(0) := 1 keeps the slope Phi'(0) for autograd
+            sign = torch.where(s >= 0, 1.0, -1.0).to(s.dtype)
+            return sign * self._monotone_flux(sign * s)
         if self.basis == "hat":  # |s| directly: no square root of s^2 in the graph
             z = self.bias.to(s.dtype) + self._expansion(s.abs())
             return s * (self.sector_bound * torch.sigmoid(z))
@@ -278,4 +377,5 @@ class TrainableFlux(nn.Module):
     def extra_repr(self) -> str:
         """Describe the module in ``repr``."""
         return (f"sector_bound={self.sector_bound}, n_basis={self.centres.numel()}, "
-                f"s_max={float(self.centres[-1]):g}, basis={self.basis!r}")
+                f"s_max={float(self.centres[-1]):g}, basis={self.basis!r}, "
+                f"monotone={self.monotone}")

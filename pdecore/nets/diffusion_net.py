@@ -49,9 +49,13 @@ __all__ = [
 #: Ways to bound :math:`\|W\|_2^2` from above without an eigenvalue computation.
 NORM_BOUNDS = ("autocorrelation", "young")
 
-#: Activation names a :class:`DiffusionNet` accepts: a learned flux per block, the
-#: registered diffusivities, and the ReLU.
-ACTIVATION_FAMILIES = ("trainable", *sorted(DIFFUSIVITIES), *sorted(OTHER_ACTIVATIONS))
+#: Activation names a :class:`DiffusionNet` accepts: a learned flux per block
+#: (``"trainable"``, free to become nonmonotone, or ``"trainable_monotone"``, monotone by
+#: construction with the same parameters), the registered diffusivities, and the ReLU.
+ACTIVATION_FAMILIES = ("trainable", "trainable_monotone", *sorted(DIFFUSIVITIES),
+                       *sorted(OTHER_ACTIVATIONS))
+
+_TRAINABLE = {"trainable": False, "trainable_monotone": True}
 
 
 def norm_bound(weight: torch.Tensor, method: str = "autocorrelation") -> torch.Tensor:
@@ -134,14 +138,15 @@ def norm_bound(weight: torch.Tensor, method: str = "autocorrelation") -> torch.T
 def _activation(activation: str | nn.Module, lam: float, n_basis: int, s_max: float,
                 sector_bound: float, flux_basis: str) -> nn.Module:
     as_positive(lam, "lam")  # checked even where it is not used
-    if isinstance(activation, str) and activation == "trainable":
+    if isinstance(activation, str) and activation in _TRAINABLE:
         return TrainableFlux(sector_bound=sector_bound, n_basis=n_basis, s_max=s_max,
-                             basis=flux_basis)
+                             basis=flux_basis, monotone=_TRAINABLE[activation])
     if isinstance(activation, str) and ALIASES.get(activation, activation) not in (
         set(ACTIVATION_FAMILIES)
     ):
-        raise ValueError(f"activation must be 'trainable', a diffusivity from "
-                         f"{sorted(DIFFUSIVITIES)}, 'relu' or a module, got {activation!r}")
+        raise ValueError(f"activation must be 'trainable', 'trainable_monotone', a "
+                         f"diffusivity from {sorted(DIFFUSIVITIES)}, 'relu' or a module, "
+                         f"got {activation!r}")
     module = as_activation(activation, lam)
     if not isinstance(getattr(module, "sector_bound", None), (int, float)):
         raise ValueError("activation must have a numeric 'sector_bound' attribute (L), "
@@ -203,7 +208,8 @@ class DiffusionBlock(nn.Module):
     kernel_size : int
         Kernel size :math:`k`.
     activation : str or torch.nn.Module
-        ``"trainable"`` (a new :class:`~pdecore.nets.TrainableFlux`), a diffusivity name,
+        ``"trainable"`` (a new :class:`~pdecore.nets.TrainableFlux`),
+        ``"trainable_monotone"`` (one with ``monotone=True``), a diffusivity name,
         ``"relu"``, or a module with a ``sector_bound`` attribute.
     lam : float
         Contrast parameter of a named diffusivity.
@@ -215,7 +221,7 @@ class DiffusionBlock(nn.Module):
         The norm bound :math:`B`.
     n_basis, s_max, sector_bound, flux_basis : int, float, float, str
         Passed to :class:`~pdecore.nets.TrainableFlux` (as ``basis``) for
-        ``"trainable"``.
+        ``"trainable"`` and ``"trainable_monotone"``.
     """
 
     def __init__(
@@ -305,8 +311,10 @@ class DiffusionNet(nn.Module, _Trajectory):
         Kernel size of the filters.
     activation : str or torch.nn.Module
         ``"trainable"`` gives every block its own
-        :class:`~pdecore.nets.TrainableFlux`; a name of :data:`ACTIVATION_FAMILIES` gives a
-        fixed flux; a module is shared by all blocks (it needs ``sector_bound``).
+        :class:`~pdecore.nets.TrainableFlux` (``"trainable_monotone"``: one that is
+        monotone by construction, with as many parameters); a name of
+        :data:`ACTIVATION_FAMILIES` gives a fixed flux; a module is shared by all blocks
+        (it needs ``sector_bound``).
     lam : float
         Contrast parameter of a named diffusivity.
     zero_mean : bool
@@ -513,8 +521,8 @@ def diffusion_net_with_budget(family: str, budget: int, *, max_hidden: int = 102
     ----------
     family : str
         ``"standard"`` for a :class:`StandardNet`, otherwise the ``activation`` of a
-        :class:`DiffusionNet` (``"trainable"``, ``"linear"``, ``"charbonnier"``,
-        ``"relu"``, ...; see :data:`ACTIVATION_FAMILIES`).
+        :class:`DiffusionNet` (``"trainable"``, ``"trainable_monotone"``, ``"linear"``,
+        ``"charbonnier"``, ``"relu"``, ...; see :data:`ACTIVATION_FAMILIES`).
     budget : int
         Target number of trainable parameters, ``>= 1``.
     max_hidden : int

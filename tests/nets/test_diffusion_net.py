@@ -104,7 +104,8 @@ def test_norm_bound_errors():
 
 
 @pytest.mark.parametrize("bound", ["autocorrelation", "young"])
-@pytest.mark.parametrize("activation", ["trainable", "perona_malik", "charbonnier", "relu"])
+@pytest.mark.parametrize("activation", ["trainable", "trainable_monotone", "perona_malik",
+                                        "charbonnier", "relu"])
 @pytest.mark.parametrize("seed", range(4))
 def test_step_size_is_below_the_exact_bound_for_any_parameters(seed, activation, bound):
     n = 48
@@ -140,6 +141,23 @@ def test_blocks_never_increase_the_norm_with_random_trainable_fluxes(seed, basis
     s = torch.linspace(0, 3, 301, dtype=torch.float64, requires_grad=True)
     slopes = [torch.autograd.grad(phi(s).sum(), s)[0] for phi in net.fluxes()]
     assert min(float(slope.min()) for slope in slopes) < 0
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_blocks_never_increase_the_norm_with_random_monotone_fluxes(seed):
+    """The monotone control: same sector, so the same guarantee, and monotone fluxes."""
+    rng = np.random.default_rng(SEED + seed)
+    net = DiffusionNet(4, hidden=3, kernel_size=3, activation="trainable_monotone",
+                       n_basis=8, s_max=2.0, dtype=torch.float64)
+    randomise(net, seed, scale=5.0)
+    with torch.no_grad():
+        for block in net.blocks:
+            block.rho.fill_(30.0)  # theta = 1: the step size at the bound
+    assert float(net.norm_ratios(probe_signals(rng, 4, 37)).max()) <= 1.0 + 1e-12
+    s = torch.linspace(0, 4, 801, dtype=torch.float64, requires_grad=True)
+    slopes = [torch.autograd.grad(phi(s).sum(), s)[0] for phi in net.fluxes()]
+    assert min(float(slope.min()) for slope in slopes) > 0
+    assert all(phi.monotone for phi in net.fluxes())
 
 
 @pytest.mark.parametrize("activation", ["linear", "perona_malik", "weickert", "relu"])
@@ -236,17 +254,20 @@ def test_zero_mean_filters_preserve_the_mean():
 def test_parameter_counts_closed_form(depth, hidden, k):
     n_basis = 12
     trainable = DiffusionNet(depth, hidden, k, "trainable", n_basis=n_basis)
+    monotone = DiffusionNet(depth, hidden, k, "trainable_monotone", n_basis=n_basis)
     fixed = DiffusionNet(depth, hidden, k, "charbonnier")
     standard = StandardNet(depth, hidden, k)
     # filters + step fraction rho (+ flux weights and bias); W1, W2, b1, b2
     assert count_parameters(trainable) == depth * (hidden * k + 1 + n_basis + 1)
+    assert count_parameters(monotone) == count_parameters(trainable)  # the one-factor control
     assert count_parameters(fixed) == depth * (hidden * k + 1)
     assert count_parameters(standard) == depth * (2 * hidden * k + hidden + 1)
     assert count_parameters(StandardNet(depth, hidden, k, bias=False)) == depth * 2 * hidden * k
 
 
 @pytest.mark.parametrize("budget", [60, 150, 400, 1000])
-@pytest.mark.parametrize("family", ["trainable", "linear", "relu", "standard"])
+@pytest.mark.parametrize("family", ["trainable", "trainable_monotone", "linear", "relu",
+                                    "standard"])
 def test_budget_helper_matches_the_budget(family, budget):
     depth, k = 4, 3
     torch.manual_seed(7)
@@ -292,6 +313,20 @@ def test_activation_choices():
     shared = SectorReLU()
     assert all(phi is shared for phi in DiffusionNet(2, 2, 3, shared).fluxes())
     assert DiffusionNet(2, 2, 3, "pm").fluxes()[0].name == "perona_malik"
+    assert [phi.monotone for phi in DiffusionNet(2, 2, 3, "trainable_monotone").fluxes()] == [
+        True, True]
+    assert not any(phi.monotone for phi in fluxes)
+
+
+def test_monotone_control_starts_as_the_same_network():
+    """Same seed: same filters and the same initial flux s/2, so the same function."""
+    torch.manual_seed(3)
+    free = DiffusionNet(3, 4, 3, "trainable", dtype=torch.float64)
+    torch.manual_seed(3)
+    mono = DiffusionNet(3, 4, 3, "trainable_monotone", dtype=torch.float64)
+    u = torch.randn(5, 1, 40, dtype=torch.float64)
+    torch.testing.assert_close(free(u), mono(u), rtol=1e-13, atol=1e-13)
+    assert count_parameters(free) == count_parameters(mono)
 
 
 def test_dtype_and_float32():
