@@ -30,8 +30,12 @@ GOOD = {
                            "equiv_err": 1e-16, "param_ratio": 0.5},
     "03_fed_fsi": {"net_dev": 1e-15},
     "05_multigrid_unet": {"unet_dev": 1e-14, "e4_wins": 3, "e4_pairs": 3, "f_op_jac": 0.1},
-    "06_learned_activations": {"nonmono_blocks": 9, "all_blocks": 10, "wins_mono": 2,
-                               "n_runs": 2, "rmse_trainable": 0.03, "rmse_best_mono": 0.04},
+    "06_learned_activations": {"nonmono_blocks": 9, "all_blocks": 10, "n_runs": 3,
+                               "cmp_trainable_monotone": "better", "wins_mono_paired": 4,
+                               "n_mono": 4, "rmse_trainable": 0.03,
+                               "rmse_trainable_monotone": 0.04,
+                               "rmse_classical_perona_malik": 0.03,
+                               "cmp_classical_perona_malik": "tie"},
     "07_image_classification": {"block_ratio": 0.5, "deep_wins": 3, "n_budgets": 3,
                                 "mean_gap_deep": 1.0, "stable_wins": 0},
 }
@@ -55,12 +59,13 @@ def test_nothing_executed_is_not_tested():
     ("05_multigrid_unet", "e4_wins", 1, 2, "partly confirmed"),
     ("05_multigrid_unet", "e4_wins", 0, 2, "not confirmed"),
     ("06_learned_activations", "nonmono_blocks", 2, 3, "partly confirmed"),
-    ("06_learned_activations", "wins_mono", 0, 3, "not confirmed"),
-    ("06_learned_activations", "wins_mono", 1, 3, "partly confirmed"),
+    ("06_learned_activations", "cmp_trainable_monotone", "tie", 3, "partly confirmed"),
+    ("06_learned_activations", "wins_mono_paired", 3, 3, "partly confirmed"),
     ("07_image_classification", "block_ratio", 0.7, 4, "not confirmed"),
     ("07_image_classification", "deep_wins", 2, 5, "partly confirmed"),
 ])
 def test_verdicts_follow_the_numbers(chapter, key, value, index, verdict):
+    """Each row's verdict changes when its numbers change."""
     results = {k: dict(v) for k, v in GOOD.items()}
     results[chapter][key] = value
     assert _verdicts(results)[index] == verdict
@@ -70,3 +75,10 @@ def test_claims_table_links_every_row():
     table = report.claims_table(report.assess_claims(GOOD)).splitlines()
     assert len(table) == 2 + 6
     assert all("{ref}`" in line and "**confirmed**" in line for line in table[2:])
+
+
+def test_learned_flux_neither_nonmonotone_nor_better_is_not_confirmed():
+    results = {k: dict(v) for k, v in GOOD.items()}
+    results["06_learned_activations"].update(nonmono_blocks=1,
+                                             cmp_trainable_monotone="worse")
+    assert _verdicts(results)[3] == "not confirmed"
