@@ -273,6 +273,7 @@ def write_results(
     try:
         with os.fdopen(fd, "w") as fh:
             fh.write(text + "\n")
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a results file is for every reader
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

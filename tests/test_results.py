@@ -76,6 +76,7 @@ def test_write_and_read_results(tmp_path):
                       "numbers": {"a": 1.5, "n": 3, "w": "tie", "ok": True}}
     assert results.read_results(path) == record
     assert [p.name for p in tmp_path.iterdir()] == ["03_x.results.json"]  # no temporaries
+    assert path.stat().st_mode & 0o777 == 0o644
 
 
 @pytest.mark.parametrize("value, error", [(float("nan"), ValueError),
