@@ -794,7 +794,7 @@ def plot_unet_comparison(result):
     ax1.set_yscale("log")
     for k in range(1, min(4, len(vc))):
         ax1.axhline(vc[k], color="0.5", linestyle=":", linewidth=0.8)
-        ax1.text(0.01, vc[k], f" {k} V-cycle{'s' if k > 1 else ''}", fontsize=7,
+        ax1.text(0.99, vc[k], f"{k} V-cycle{'s' if k > 1 else ''} ", fontsize=7, ha="right",
                  va="bottom", color="0.4", transform=ax1.get_yaxis_transform())
     ks = np.arange(1, len(vc))
     ax2.loglog(t_vc[1:], vc[1:], "s:", color="0.4", markersize=3,
@@ -807,6 +807,8 @@ def plot_unet_comparison(result):
         ax2.axvline(1e6 * t, color="C2" if style == "-" else "C3", linestyle=style,
                     linewidth=1.0, label=name)
     ax2.xaxis.set_minor_formatter(mticker.NullFormatter())  # decades only: no overlaps
+    ax1.xaxis.set_minor_formatter(mticker.NullFormatter())
+    ax1.set_xticks(result.budgets, [f"{b:g}" for b in result.budgets])
     ax1.set(xlabel="trainable parameters", ylabel="test RMSE", title="error against size")
     ax2.set(xlabel="wall time per solve (µs)", ylabel="test RMSE",
             title="error against time")

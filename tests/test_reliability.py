@@ -110,8 +110,11 @@ RECORDS = {
     "experiments.implicit.ImplicitResult",
     "experiments.implicit.ReferenceCheck",
     "experiments.implicit.SchemeRun",
+    "experiments.multigrid_convergence.ConvergenceResult",
     "experiments.multigrid_learning.LearningData",
+    "experiments.multigrid_learning.LearningResult",
     "experiments.multigrid_learning.LearningRow",
+    "experiments.multigrid_learning.LearningSplits",
     "experiments.stability.StabilityResult",
     "experiments.stability.StabilitySweep",
 }
@@ -275,21 +278,31 @@ def _cases() -> dict[str, list[Case]]:
             ("activation unknown", lambda C=C: C(2, 2, activation="nope"), ValueError,
              "activation"),
         ]
-    c["nets.VCycleUNet"] = [
-        ("hierarchy empty", lambda: n.VCycleUNet([]), TypeError, "hierarchy"),
-        ("smoother unknown", lambda: n.VCycleUNet(_hierarchy(), smoother="sor"), ValueError,
-         "smoother"),
-        ("omega=-1", lambda: n.VCycleUNet(_hierarchy(), smoother="jacobi", omega=-1.0),
+    fs = n.MultigridUNet.from_scheme
+    c["nets.MultigridUNet"] += [
+        ("form unknown", lambda: n.MultigridUNet(2, 2, form="x"), ValueError, "form"),
+        ("skip concat in residual form", lambda: n.MultigridUNet(2, 2, skip="concat"),
+         ValueError, "skip"),
+        ("share_transfer not bool", lambda: n.MultigridUNet(2, 2, share_transfer=1),
+         ValueError, "share_transfer"),
+        ("from_scheme hierarchy empty", lambda: fs([]), TypeError, "hierarchy"),
+        ("from_scheme smoother unknown", lambda: fs(_hierarchy(), smoother="sor"),
+         ValueError, "smoother"),
+        ("from_scheme omega=-1", lambda: fs(_hierarchy(), smoother="jacobi", omega=-1.0),
          ValueError, "omega"),
-        ("omega=nan", lambda: n.VCycleUNet(_hierarchy(), omega=NAN), ValueError, "omega"),
-        ("pre=-1", lambda: n.VCycleUNet(_hierarchy(), pre=-1), ValueError, "pre"),
-        ("forward b numpy", lambda: n.VCycleUNet(_hierarchy())(np.zeros(64)), TypeError, "b"),
-        ("forward b complex",
-         lambda: n.VCycleUNet(_hierarchy())(torch.zeros(64, dtype=torch.complex128)),
-         TypeError, "b"),
-        ("forward b wrong length",
-         lambda: n.VCycleUNet(_hierarchy())(torch.zeros(63, dtype=torch.float64)),
-         ValueError, "b"),
+        ("from_scheme omega=nan", lambda: fs(_hierarchy(), omega=NAN), ValueError, "omega"),
+        ("from_scheme pre=-1", lambda: fs(_hierarchy(), pre=-1), ValueError, "pre"),
+        ("scheme forward b numpy", lambda: fs(_hierarchy())(np.zeros(64)), TypeError, "b"),
+        ("scheme forward b complex",
+         lambda: fs(_hierarchy())(torch.zeros(64, dtype=torch.complex128)), TypeError, "b"),
+        ("scheme forward b wrong length",
+         lambda: fs(_hierarchy())(torch.zeros(63, dtype=torch.float64)), ValueError, "b"),
+        ("scheme forward x0 wrong shape",
+         lambda: fs(_hierarchy())(torch.zeros(64, dtype=torch.float64),
+                                  torch.zeros(3, dtype=torch.float64)), ValueError, "x0"),
+        ("learned forward x0 given",
+         lambda: n.MultigridUNet(2, 2)(torch.zeros(1, 2, 16), torch.zeros(1, 2, 16)),
+         ValueError, "x0"),
     ]
     c["nets.ResNetClassifier"] = [
         ("block unknown", lambda: n.ResNetClassifier(block="dense"), ValueError, "block"),
@@ -658,7 +671,23 @@ def _cases() -> dict[str, list[Case]]:
         ("lam=-1", lambda: mc.semi_implicit_problem(64, -1.0), ValueError, "lam"),
         ("sigma nan", lambda: mc.semi_implicit_problem(64, 0.1, sigma=NAN), ValueError, "sigma"),
     ]
+    c["experiments.multigrid_convergence.run"] = [
+        ("config unknown", lambda: mc.run("huge"), ValueError, "config"),
+        ("lams negative", lambda: mc.run("quick", lams=(-1.0,)), ValueError, "lams"),
+        ("sizes=1", lambda: mc.run("quick", sizes=(1,)), ValueError, "sizes"),
+    ]
+    c["experiments.multigrid_convergence.scheme_deviations"] = [
+        ("n=0", lambda: mc.scheme_deviations(0), ValueError, "n"),
+        ("lam=-1", lambda: mc.scheme_deviations(64, -1.0), ValueError, "lam"),
+    ]
     ml = multigrid_learning
+    c["experiments.multigrid_learning.run"] = [
+        ("config unknown", lambda: ml.run("huge"), ValueError, "config"),
+        ("seeds empty", lambda: ml.run("quick", seeds=()), ValueError, "seeds"),
+        ("dtype unknown", lambda: ml.run("quick", dtype="float16"), ValueError, "dtype"),
+        ("lr_grid negative", lambda: ml.run("quick", lr_grid=(-1.0,)), ValueError, "lr_grid"),
+        ("budgets=0", lambda: ml.run("quick", budgets=(0,)), ValueError, "budgets"),
+    ]
     ldata = ml.learning_data(2, 16, seed=0)
     c["experiments.multigrid_learning.learning_data"] = [
         ("n_samples=0", lambda: ml.learning_data(0), ValueError, "n_samples"),
@@ -756,7 +785,7 @@ MODULES_1D = {
     "FSINet": (lambda: pdecore.nets.FSINet(_block(), [1.0, 1.5]), (2, 1, 16), "u"),
     "FixedPointRNN": (lambda: pdecore.nets.FixedPointRNN(_block(), 3), (2, 1, 16), "u"),
     "JacobiRNN": (lambda: pdecore.nets.JacobiRNN(_block(), 3), (2, 1, 16), "u"),
-    "MultigridUNet": (lambda: pdecore.nets.MultigridUNet(2, 2), (2, 2, 16), "x"),
+    "MultigridUNet": (lambda: pdecore.nets.MultigridUNet(2, 2), (2, 2, 16), "b"),
     "StandardUNet": (lambda: pdecore.nets.StandardUNet(2, 2), (2, 2, 16), "x"),
     "SemiImplicitLayer": (lambda: pdecore.nets.SemiImplicitLayer(), (2, 1, 16), "u"),
     "SymmetricBlock": (lambda: pdecore.nets.SymmetricBlock(2), (2, 2, 16), "u"),
@@ -775,8 +804,8 @@ def test_forward_table_covers_every_module():
     modules = {name for name in pdecore.nets.__all__
                if inspect.isclass(getattr(pdecore.nets, name))
                and issubclass(getattr(pdecore.nets, name), torch.nn.Module)}
-    # VCycleUNet takes right-hand sides (..., N): its forward cases are in CASES
-    assert modules - ELEMENTWISE - {"VCycleUNet"} == set(MODULES_1D)
+    # MultigridUNet.from_scheme nets take right-hand sides (..., N): cases in CASES
+    assert modules - ELEMENTWISE == set(MODULES_1D)
 
 
 def _bad_inputs(shape):

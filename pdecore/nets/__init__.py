@@ -7,7 +7,7 @@ flux as activation (:class:`FluxActivation`)  :mod:`pdecore.nets.activations`   
 symmetric / standard residual block           :mod:`pdecore.nets.resnet`         2
 FED ResNet, FSI ResNet (momentum skip)        :mod:`pdecore.nets.accelerated`    3
 fixed-point / Jacobi RNN, implicit layer      :mod:`pdecore.nets.recurrent`      4
-multigrid V-cycle and learned U-nets          :mod:`pdecore.nets.unet`           5
+multigrid U-net (V-cycle), standard U-net     :mod:`pdecore.nets.unet`           5
 diffusion network, stable by construction     :mod:`pdecore.nets.diffusion_net`  6
 2D symmetric / standard image classifiers     :mod:`pdecore.nets.classifier`     7
 ============================================  =================================  =======
@@ -39,7 +39,7 @@ from .diffusion_net import (
 )
 from .recurrent import FixedPointRNN, JacobiRNN, SemiImplicitLayer, semi_implicit_solve
 from .resnet import StandardBlock, SymmetricBlock, check_signal_tensor, operator_norm
-from .unet import MultigridUNet, StandardUNet, VCycleUNet, unet_with_budget
+from .unet import MultigridUNet, StandardUNet, unet_with_budget
 
 __all__ = [
     "DiffusionBlock",
@@ -61,7 +61,6 @@ __all__ = [
     "SymmetricBlock2d",
     "TORCH_DIFFUSIVITIES",
     "TrainableFlux",
-    "VCycleUNet",
     "accelerated",
     "activations",
     "as_activation",
