@@ -91,8 +91,8 @@ _SCHEME_TAGS = {"explicit": "explicit", "FED": "fed", "FSI": "fsi", "FED-step": 
 #: the ratio of the geometric grids of step and cycle counts; ``max_work`` caps every
 #: curve at ``max_work * ceil(T / tau_max)`` steps; ``ref_step`` is the Runge-Kutta
 #: step of the reference; ``timing_repeats`` the interleaved repeats of the measured-time
-#: comparison (:data:`CLOCK`); ``net_T``/``net_cycles`` the network-equals-scheme check;
-#: ``cycle_length`` the cycle of the FED-instability checks.
+#: comparison (CPU time, ``time.process_time``); ``net_T``/``net_cycles`` the
+#: network-equals-scheme check; ``cycle_length`` the cycle of the FED-instability checks.
 CONFIGS: dict[str, dict] = {
     "quick": {"seed": 0, "sigma": 20.0, "lam": 10.0, "times": (10.0, 100.0),
               "levels": (1.0, 0.1, 0.01), "grid_ratio": 2.0**0.5, "max_work": 64,
@@ -459,7 +459,7 @@ class _Study:
 
 
 def _interleaved_seconds(funcs: dict, repeats: int, min_time: float = 0.02) -> dict:
-    """Median time per call (:data:`CLOCK`), the functions timed in turn.
+    """Median time per call (CPU time, ``time.process_time``), the functions timed in turn.
 
     One warm-up call each sets how many calls a timing takes (at least ``min_time``
     seconds), so that short runs are not lost in timer and scheduling noise.

@@ -18,8 +18,8 @@ own initialisation, paired across the networks):
   (:func:`pdecore.train.fit`, each network's learning rate chosen from a grid on the
   first seed's validation split) and scored once on the test split;
 - the **ablation** at one budget: the chain :data:`VARIANTS` from the multigrid U-net to
-  the standard U-net, each variant changing one factor of :data:`pdecore.nets.unet.
-  UNET_FACTORS`;
+  the standard U-net, each variant changing one factor of
+  :data:`pdecore.nets.unet.UNET_FACTORS`;
 - the **solvers**: the exact ``dptsv`` step, the one-cycle operator-dependent multigrid
   solve (red-black Gauss-Seidel, :func:`pdecore.multigrid_solve`) and classical V-cycles
   with linear interpolation (the smoother chosen on the validation split), with their
