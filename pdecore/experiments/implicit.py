@@ -47,7 +47,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import scipy.fft
 from scipy.integrate import solve_ivp
 from scipy.linalg import eigvalsh_tridiagonal, lapack
 
@@ -70,6 +69,8 @@ from ..implicit import (
 from ..implicit import semi_implicit_step as _semi_implicit_step_checked
 from ..operators import _add_adjoint, _difference, stability_limit
 from ..signals import add_noise, scanline
+from .acceleration import linear_exact
+from .acceleration import reference_solution as _rk4
 
 __all__ = [
     "CONFIGS",
@@ -259,17 +260,7 @@ def reference_solution(
     tau = as_positive(tau, "tau")
     d = get_diffusivity(diffusivity)
     lam = as_positive(lam, "lam")
-    steps = math.ceil(T / tau - 1e-9)
-    h = T / steps
-    u = f.copy()
-    k1, k2, k3, k4 = (np.empty_like(u) for _ in range(4))
-    for _ in range(steps):
-        _neg_div(u, d, lam, k1)
-        _neg_div(u + 0.5 * h * k1, d, lam, k2)
-        _neg_div(u + 0.5 * h * k2, d, lam, k3)
-        _neg_div(u + h * k3, d, lam, k4)
-        u += (h / 6.0) * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
-    return u
+    return _rk4(f, [T], d, lam, tau)[0]  # the one RK4 of the book (chapter 3)
 
 
 def local_error_terms(
@@ -335,9 +326,7 @@ def _ivp_solution(f: np.ndarray, T: float, d: Diffusivity, lam: float, rtol: flo
 
 def _linear_exact(f: np.ndarray, T: float) -> np.ndarray:
     r"""Return :math:`e^{-T D^\top D} f` (:math:`D^\top D` is diagonalised by the DCT-II)."""
-    n = f.size
-    eig = 4.0 * np.sin(np.pi * np.arange(n) / (2 * n)) ** 2
-    return scipy.fft.idct(np.exp(-T * eig) * scipy.fft.dct(f, norm="ortho"), norm="ortho")
+    return linear_exact(f, T)
 
 
 def _semi_step(u: np.ndarray, tau: float, d: Diffusivity, lam: float,
