@@ -79,11 +79,15 @@ $(PKG_STAMP): $(PKG_SOURCES) $(ENV_STAMP)
 # Every output is written to a unique temporary file in the target's folder (hidden, so
 # no glob picks it up) and renamed when complete: a killed or concurrent run leaves
 # either the complete notebook or nothing that Make trusts.
-# atomically(target, command writing to $$tmp)
+# atomically(target, command writing to $$tmp): the command runs in the background so
+# that a TERM/INT/HUP is passed on and its exit awaited before the temporary file is
+# removed (papermill catches TERM and writes the notebook once more on its way out).
 define atomically
 	@mkdir -p $(dir $(1))
-	@tmp=$$(mktemp $(dir $(1)).$(notdir $(basename $(1))).XXXXXX.ipynb); \
-	  trap 'rm -f "$$tmp"' EXIT; $(2) && chmod a+r "$$tmp" && mv -f "$$tmp" $(1)
+	@tmp=$$(mktemp $(dir $(1)).$(notdir $(basename $(1))).XXXXXX.ipynb); pid=; \
+	  trap 'rm -f "$$tmp"' EXIT; \
+	  trap 'if [ -n "$$pid" ]; then kill -TERM $$pid 2>/dev/null || true; wait $$pid || true; fi; exit 143' TERM INT HUP; \
+	  $(2) & pid=$$!; wait $$pid; chmod a+r "$$tmp"; mv -f "$$tmp" $(1)
 endef
 
 $(BUILD)/notebooks/%.ipynb: book/chapters/%.md $(ENV_STAMP)
