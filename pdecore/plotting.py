@@ -894,6 +894,9 @@ def plot_image_samples(images, labels, dataset: str = "fashion_mnist", *, ncols:
 def plot_classification(rows, *, smooth: int = 50):
     """Plot E5: test accuracy against parameters, training curves, accuracy under noise.
 
+    Accuracies are means over the seeds with error bars of one sample standard deviation;
+    the training curves are those of the first seed at the largest width.
+
     Parameters
     ----------
     rows : list of pdecore.experiments.classification.ClassifierRow
@@ -911,28 +914,42 @@ def plot_classification(rows, *, smooth: int = 50):
     fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(11.0, 3.4))
     families = list(dict.fromkeys(r.family for r in rows))
     widest = max(r.width for r in rows)
+    first_seed = min(r.seed for r in rows)
+
+    def spread(values):  # mean and sample standard deviation over seeds
+        v = 100 * np.asarray(values, dtype=float)
+        return v.mean(), (v.std(ddof=1) if v.size > 1 else 0.0)
+
     for i, family in enumerate(families):
-        sel = sorted((r for r in rows if r.family == family), key=lambda r: r.params)
         label = FAMILY_LABELS.get(family, family)
-        ax1.semilogx([r.params for r in sel], [100 * r.test_accuracy for r in sel], "o-",
-                     color=f"C{i}", label=label)
-        for r in sel:
-            if r.width == widest:
+        mine = [r for r in rows if r.family == family]
+        widths = sorted({r.width for r in mine})
+        params = [next(r.params for r in mine if r.width == w) for w in widths]
+        stats = [spread([r.test_accuracy for r in mine if r.width == w]) for w in widths]
+        ax1.errorbar(params, [m for m, _ in stats], yerr=[s for _, s in stats], fmt="o-",
+                     capsize=3, color=f"C{i}", label=label)
+        top = [r for r in mine if r.width == widest]
+        for r in top:
+            if r.seed == first_seed:
                 loss = np.asarray(r.history.batch_loss)
                 k = max(1, min(smooth, loss.size))
                 curve = np.convolve(loss, np.ones(k) / k, mode="valid")
                 ax2.plot(np.arange(k, loss.size + 1), curve, color=f"C{i}",
                          label=f"{label} ({r.params} params)")
-                sigmas = [0.0, *sorted(r.noise_accuracy)]
-                acc = [r.test_accuracy, *(r.noise_accuracy[s] for s in sorted(r.noise_accuracy))]
-                ax3.plot(sigmas, 100 * np.asarray(acc), "o-", color=f"C{i}", label=label)
+        if top:
+            sigmas = [0.0, *sorted(top[0].noise_accuracy)]
+            stats = [spread([r.test_accuracy if s == 0 else r.noise_accuracy[s]
+                             for r in top]) for s in sigmas]
+            ax3.errorbar(sigmas, [m for m, _ in stats], yerr=[s for _, s in stats],
+                         fmt="o-", capsize=3, color=f"C{i}", label=label)
+    ax1.set_xscale("log")
     from matplotlib.ticker import NullFormatter
 
     ax1.xaxis.set_minor_formatter(NullFormatter())  # minor labels overlap on one decade
     ax1.set(xlabel="trainable parameters", ylabel="test accuracy (%)",
             title="accuracy against size")
     ax2.set(xlabel="mini-batch", ylabel="training loss (cross entropy)",
-            title=f"training curves (width {widest})")
+            title=f"training curves (width {widest}, seed {first_seed})")
     ax3.set(xlabel=r"input noise $\sigma$ (pixel values in [0, 1])",
             ylabel="test accuracy (%)", title=f"robustness (width {widest})")
     ax1.legend()

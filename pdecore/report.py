@@ -220,9 +220,11 @@ def assess_claims(results: Mapping[str, Mapping[str, object]]) -> list[ClaimRow]
         c = r["07_image_classification"]
         rows.append(ClaimRow(
             claim, "ch-classification", "E5",
-            f"symmetric (twice as deep) more accurate at {c['deep_wins']} of "
-            f"{c['n_budgets']} budgets (mean {c['mean_gap_deep']:+.2f} points); "
-            f"stable-by-construction at {c['stable_wins']} of {c['n_budgets']}",
+            f"symmetric (twice as deep, twice the multiply-adds) better by the win rule at "
+            f"{c['deep_wins']} and worse at {c['deep_losses']} of {c['n_budgets']} "
+            f"budgets over {c['n_seeds']} seeds (mean {c['mean_gap_deep']:+.2f} ± "
+            f"{c['sd_gap_deep']:.2f} points); stable by construction: better at "
+            f"{c['stable_wins']}, worse at {c['stable_losses']}",
             _outcome(int(c["deep_wins"]), int(c["n_budgets"]))))
     return rows
 

@@ -335,6 +335,21 @@ def _cases() -> dict[str, list[Case]]:
         ("budget=0", lambda: n.classifier_with_budget("standard", 0), ValueError, "budget"),
         ("block unknown", lambda: n.classifier_with_budget("x", 1000), ValueError, "block"),
     ]
+    c["nets.classifier_macs"] = [
+        ("block unknown", lambda: n.classifier_macs("x", 4, (1,)), ValueError, "block"),
+        ("image_size int", lambda: n.classifier_macs("standard", 4, (1,), 28), TypeError,
+         "image_size"),
+        ("kernel even", lambda: n.classifier_macs("standard", 4, (1,), kernel_size=2),
+         ValueError, "kernel_size"),
+    ]
+    c["nets.conv2d_norm_bound"] = [
+        ("weight numpy", lambda: n.conv2d_norm_bound(np.ones((1, 1, 3, 3)), (4, 4), 1),
+         TypeError, "weight"),
+        ("size 0", lambda: n.conv2d_norm_bound(torch.ones(1, 1, 3, 3), (0, 4), 1),
+         ValueError, "size"),
+        ("padding -1", lambda: n.conv2d_norm_bound(torch.ones(1, 1, 3, 3), (4, 4), -1),
+         ValueError, "padding"),
+    ]
     c["nets.conv2d_operator_norm"] = [
         ("weight numpy", lambda: n.conv2d_operator_norm(np.ones((1, 1, 3, 3)), (4, 4), 1),
          TypeError, "weight"),

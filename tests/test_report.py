@@ -38,8 +38,9 @@ GOOD = {
                                "rmse_trainable_monotone": 0.04,
                                "rmse_classical_perona_malik": 0.03,
                                "cmp_classical_perona_malik": "tie"},
-    "07_image_classification": {"block_ratio": 0.5, "deep_wins": 3, "n_budgets": 3,
-                                "mean_gap_deep": 1.0, "stable_wins": 0},
+    "07_image_classification": {"block_ratio": 0.5, "deep_wins": 3, "deep_losses": 0,
+                                "n_budgets": 3, "n_seeds": 3, "mean_gap_deep": 1.0,
+                                "sd_gap_deep": 0.2, "stable_wins": 0, "stable_losses": 3},
 }
 
 

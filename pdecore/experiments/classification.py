@@ -38,10 +38,11 @@ from ..data import FASHION_MNIST_DIR, load_cifar10, load_fashion_mnist
 from ..nets.classifier import (
     ResNetClassifier,
     SymmetricBlock2d,
+    classifier_macs,
     classifier_parameters,
     classifier_with_budget,
 )
-from ..results import resolve_config
+from ..results import paired_comparison, resolve_config, seed_stats
 from ..train import History, accuracy, count_parameters, fit
 
 __all__ = [
@@ -76,15 +77,16 @@ FAMILY_LABELS = {
     "symmetric_wide": "symmetric, wider",
 }
 
-#: Settings of chapter 7: ``quick`` (CI, seconds), ``default`` (the book, full data, a
-#: few minutes on 2 cores) and ``paper`` (longer training, more widths, all families).
+#: Settings of chapter 7: ``quick`` (CI, seconds), ``default`` (the book: a 12k subset,
+#: two epochs, three seeds, a few minutes on 2 cores) and ``paper`` (full data, longer
+#: training, three widths, all families).
 CONFIGS: dict[str, dict] = {
-    "quick": {"n_train": 10000, "n_test": 2000, "epochs": 1, "widths": (8, 16),
-              "families": FAMILIES[:4], "blocks": (2, 2)},
-    "default": {"n_train": None, "n_test": None, "epochs": 2, "widths": (8, 16, 32),
-                "families": FAMILIES[:4], "blocks": (2, 2)},
-    "paper": {"n_train": None, "n_test": None, "epochs": 15, "widths": (8, 16, 32, 64),
-              "families": FAMILIES, "blocks": (2, 2)},
+    "quick": {"seeds": (0, 1), "n_train": 4000, "n_test": 1000, "epochs": 1,
+              "widths": (8, 16), "families": FAMILIES[:4], "blocks": (2, 2)},
+    "default": {"seeds": (0, 1, 2), "n_train": 12000, "n_test": 5000, "epochs": 2,
+                "widths": (8, 16), "families": FAMILIES[:4], "blocks": (2, 2)},
+    "paper": {"seeds": (0, 1, 2), "n_train": None, "n_test": None, "epochs": 15,
+              "widths": (8, 16, 32), "families": FAMILIES, "blocks": (2, 2)},
 }
 
 
@@ -220,6 +222,13 @@ class ClassifierRow:
     history: History
     seconds: float
     model: nn.Module = field(repr=False, compare=False)
+    seed: int = 0
+    macs: int = 0
+
+    @property
+    def seconds_per_epoch(self) -> float:
+        """Training time per epoch (the test set is scored after each epoch, included)."""
+        return self.seconds / max(self.history.epochs, 1)
 
 
 def noisy_accuracy(
@@ -324,9 +333,11 @@ def classification_experiment(
         seconds = time.perf_counter() - start
         net.to("cpu")
         noise = {s: noisy_accuracy(net, Xt, yt, s, seed=seed) for s in sigmas}
+        macs = classifier_macs(net.block, net.channels, net.blocks, data.X_test.shape[2:],
+                               data.in_channels, data.classes)
         rows.append(ClassifierRow(family, width, net.channels, net.blocks,
                                   count_parameters(net), history.val_accuracy[-1], noise,
-                                  history, seconds, net))
+                                  history, seconds, net, seed, macs))
     return rows
 
 
@@ -392,17 +403,39 @@ def _check_rows(rows: object) -> list[ClassifierRow]:
     return rows
 
 
+def _groups(rows: list[ClassifierRow]) -> dict[tuple[int, str], list[ClassifierRow]]:
+    """Rows by (width, family), each list in seed order."""
+    out: dict[tuple[int, str], list[ClassifierRow]] = {}
+    for r in rows:
+        out.setdefault((r.width, r.family), []).append(r)
+    return {key: sorted(group, key=lambda r: r.seed) for key, group in out.items()}
+
+
+def _pm(values: Iterable[float], scale: float = 1.0, digits: int = 2) -> str:
+    s = seed_stats([scale * v for v in values])
+    return f"{s.mean:.{digits}f} ± {s.std:.{digits}f}" if s.n > 1 else f"{s.mean:.{digits}f}"
+
+
 def results_table(rows: Sequence[ClassifierRow]) -> str:
-    """Return a Markdown table of the rows: family, width, blocks, parameters, accuracies."""
+    """Markdown table, one line per budget and family: mean ± sd over the seeds.
+
+    Columns: budget (width), network, channels, blocks, parameters, multiply-adds per
+    image (millions), test accuracy and accuracy under each noise level (%), seconds per
+    training epoch, number of seeds.
+    """
     rows = _check_rows(rows)
     sigmas = sorted({s for r in rows for s in r.noise_accuracy})
-    head = ["budget (width)", "network", "channels", "blocks", "parameters",
-            "test accuracy (%)", *(f"noise {s:g} (%)" for s in sigmas), "training (s)"]
+    head = ["budget (width)", "network", "channels", "blocks", "parameters", "MMACs/image",
+            "test accuracy (%)", *(f"noise {s:g} (%)" for s in sigmas), "s/epoch",
+            "seeds"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for r in rows:
-        cells = [str(r.width), FAMILY_LABELS[r.family], str(r.channels),
-                 "+".join(map(str, r.blocks)), str(r.params), f"{100 * r.test_accuracy:.2f}",
-                 *(f"{100 * r.noise_accuracy[s]:.2f}" for s in sigmas), f"{r.seconds:.0f}"]
+    for (width, family), group in _groups(rows).items():
+        r = group[0]
+        cells = [str(width), FAMILY_LABELS[family], str(r.channels),
+                 "+".join(map(str, r.blocks)), str(r.params), f"{r.macs / 1e6:.2f}",
+                 _pm([g.test_accuracy for g in group], 100),
+                 *(_pm([g.noise_accuracy[s] for g in group], 100) for s in sigmas),
+                 _pm([g.seconds_per_epoch for g in group], digits=1), str(len(group))]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -410,41 +443,66 @@ def results_table(rows: Sequence[ClassifierRow]) -> str:
 def compare_at_budgets(rows: Sequence[ClassifierRow]) -> dict:
     """Compare the symmetric families with the standard network of the same budget.
 
+    At every budget the test accuracies of a symmetric family and of the standard
+    network are paired by seed and compared by :func:`pdecore.results.paired_comparison`
+    (the rule :data:`pdecore.results.WIN_RULE`: better on every seed and by more than two
+    standard errors of the mean paired difference).
+
     Returns
     -------
     dict
-        ``budgets`` (widths with a standard network); for ``key`` in ``deep``, ``half``,
-        ``stable``: ``{key}_wins`` (budgets where ``symmetric_{key}`` had the strictly
-        higher test accuracy) and ``mean_gap_{key}`` (mean accuracy difference, symmetric
-        minus standard, as a fraction; NaN if the family is absent); and ``text``, a
-        one-sentence verdict on the equal-parameter comparison (``symmetric_deep``).
+        ``budgets`` (widths with a standard network), ``seeds`` (seeds per budget, the
+        smallest count); for ``key`` in ``deep``, ``half``, ``stable``, ``wide``:
+        ``{key}_wins`` and ``{key}_losses`` (budgets where ``symmetric_{key}`` was better
+        or worse by the rule), ``mean_gap_{key}`` and ``sd_gap_{key}`` (mean and sample
+        standard deviation over budgets and seeds of the paired accuracy difference,
+        symmetric minus standard, as a fraction; NaN if the family is absent); and
+        ``text``, a one-sentence verdict on the equal-parameter comparison
+        (``symmetric_deep``).
     """
-    by_key = {(r.width, r.family): r for r in _check_rows(rows)}
-    widths = sorted({w for (w, f) in by_key if f == "standard"})
-    out: dict = {"budgets": len(widths)}
-    for family, key in (("symmetric_deep", "deep"), ("symmetric_half", "half"),
-                        ("symmetric_stable", "stable")):
-        gaps = [by_key[(w, family)].test_accuracy - by_key[(w, "standard")].test_accuracy
-                for w in widths if (w, family) in by_key]
-        out[f"{key}_wins"] = sum(g > 0 for g in gaps)
+    groups = _groups(_check_rows(rows))
+    widths = sorted({w for (w, f) in groups if f == "standard"})
+    out: dict = {"budgets": len(widths),
+                 "seeds": min((len(groups[(w, "standard")]) for w in widths), default=0)}
+    for key in ("deep", "half", "stable", "wide"):
+        outcomes, gaps = [], []
+        for w in widths:
+            if (w, f"symmetric_{key}") not in groups:
+                continue
+            sym = {r.seed: r.test_accuracy for r in groups[(w, f"symmetric_{key}")]}
+            std = {r.seed: r.test_accuracy for r in groups[(w, "standard")]}
+            seeds = sorted(set(sym) & set(std))
+            a, b = [sym[s] for s in seeds], [std[s] for s in seeds]
+            outcomes.append(paired_comparison(a, b, lower_is_better=False)
+                            if len(seeds) > 1 else "tie")
+            gaps += [x - y for x, y in zip(a, b, strict=True)]
+        out[f"{key}_wins"] = outcomes.count("better")
+        out[f"{key}_losses"] = outcomes.count("worse")
         out[f"mean_gap_{key}"] = float(np.mean(gaps)) if gaps else float("nan")
-    wins, n = out["deep_wins"], out["budgets"]
+        out[f"sd_gap_{key}"] = float(np.std(gaps, ddof=1)) if len(gaps) > 1 else float("nan")
+    wins, losses, n = out["deep_wins"], out["deep_losses"], out["budgets"]
     if n == 0:
         out["text"] = "There is no standard network to compare with."
+    elif out["seeds"] < 2:
+        out["text"] = "With one seed per budget no comparison can be decided."
     elif wins == n:
-        out["text"] = ("In this run the symmetric network beat the standard one at equal "
-                       "parameters at every budget.")
-    elif wins == 0:
-        out["text"] = ("In this run the symmetric network did not beat the standard one at "
-                       "equal parameters at any budget.")
+        out["text"] = ("At equal parameters the twice-as-deep symmetric network was more "
+                       "accurate than the standard one at every budget, on every seed.")
+    elif losses == n:
+        out["text"] = ("At equal parameters the twice-as-deep symmetric network was less "
+                       "accurate than the standard one at every budget, on every seed.")
+    elif wins == losses == 0:
+        out["text"] = ("At equal parameters the twice-as-deep symmetric network and the "
+                       "standard one could not be told apart at any budget.")
     else:
-        out["text"] = (f"In this run the symmetric network beat the standard one at equal "
-                       f"parameters at {wins} of {n} budgets, so the result is mixed.")
+        out["text"] = (f"At equal parameters the twice-as-deep symmetric network was more "
+                       f"accurate at {wins}, less accurate at {losses} and undecided at "
+                       f"{n - wins - losses} of {n} budgets.")
     return out
 
 
 def most_robust(rows: Sequence[ClassifierRow], sigma: float) -> dict[str, int]:
-    """Count, per family, the budgets at which it had the best accuracy under noise ``sigma``.
+    """Count, per family, the budgets at which it had the best mean accuracy under ``sigma``.
 
     Parameters
     ----------
@@ -455,8 +513,8 @@ def most_robust(rows: Sequence[ClassifierRow], sigma: float) -> dict[str, int]:
     Returns
     -------
     dict
-        ``{family: number of budgets it won}`` for every family of the rows (ties count
-        for each family with the best accuracy).
+        ``{family: number of budgets it won}`` for every family of the rows (the mean is
+        over the seeds; ties count for each family with the best mean).
     """
     rows = _check_rows(rows)
     sigma = as_positive(sigma, "sigma", allow_zero=True)
@@ -469,33 +527,37 @@ def most_robust(rows: Sequence[ClassifierRow], sigma: float) -> dict[str, int]:
                              f"{sorted(r.noise_accuracy)}")
         return r.noise_accuracy[sigma]
 
+    groups = _groups(rows)
     counts = {r.family: 0 for r in rows}
-    for width in sorted({r.width for r in rows}):
-        group = [r for r in rows if r.width == width]
-        best = max(score(r) for r in group)
-        for r in group:
-            counts[r.family] += score(r) == best
+    for width in sorted({w for w, _ in groups}):
+        means = {f: float(np.mean([score(r) for r in g])) for (w, f), g in groups.items()
+                 if w == width}
+        best = max(means.values())
+        for family, value in means.items():
+            counts[family] += value == best
     return counts
 
 
 @dataclass
 class ClassificationResult:
-    """E5 at one configuration: the data, one row per network, and the block analysis.
+    """E5 at one configuration: the data, one row per network and seed, the block analysis.
 
     Attributes
     ----------
     config : dict
         The resolved settings (a member of :data:`CONFIGS`, with overrides).
     seeds : tuple of int
-        The seeds of the data subset, the weights and the shuffling.
+        The seeds; each sets the data subset, the weights and the shuffling.
     data : ImageData
-        The training and test images used.
+        The training and test images of the first seed.
     rows : list of ClassifierRow
-        One per network (:func:`classification_experiment`).
+        One per network and seed (:func:`classification_experiment`).
     gains : dict
-        ``{family: (norm_ratio, gain)}`` of :func:`block_gains` at the largest width.
+        ``{family: (norm_ratio, gain)}`` of :func:`block_gains` at the largest width,
+        first seed.
     stability : dict
-        ``{family: stability_ratios}`` of the symmetric families at the largest width.
+        ``{family: stability_ratios}`` of the symmetric families at the largest width,
+        first seed.
     """
 
     config: dict
@@ -506,20 +568,38 @@ class ClassificationResult:
     stability: dict
 
     def numbers(self) -> dict[str, float | int | str]:
-        """Every number chapter 7 states (accuracies in percent)."""
+        """Every number chapter 7 states (accuracies and their gaps in percent)."""
         verdict = compare_at_budgets(self.rows)
         out: dict[str, float | int | str] = {
             "n_train": len(self.data.y_train), "n_test": len(self.data.y_test),
             "epochs": int(self.config["epochs"]),
             "widths": ", ".join(map(str, self.config["widths"])),
+            "n_seeds": len(self.seeds), "seeds_text": ", ".join(map(str, self.seeds)),
             "n_budgets": verdict["budgets"], "verdict_text": verdict["text"]}
-        for key in ("deep", "half", "stable"):
-            out[f"{key}_wins"] = verdict[f"{key}_wins"]
+        for key in ("deep", "half", "stable", "wide"):
             if np.isfinite(verdict[f"mean_gap_{key}"]):
+                out[f"{key}_wins"] = verdict[f"{key}_wins"]
+                out[f"{key}_losses"] = verdict[f"{key}_losses"]
                 out[f"mean_gap_{key}"] = 100 * verdict[f"mean_gap_{key}"]
-        for r in self.rows:
-            out[f"acc_{r.family}_{r.width}"] = 100 * r.test_accuracy
-            out[f"params_{r.family}_{r.width}"] = r.params
+            if np.isfinite(verdict[f"sd_gap_{key}"]):
+                out[f"sd_gap_{key}"] = 100 * verdict[f"sd_gap_{key}"]
+        groups = _groups(self.rows)
+        for (width, family), group in groups.items():
+            acc = seed_stats([100 * r.test_accuracy for r in group])
+            out[f"acc_{family}_{width}"] = acc.mean
+            out[f"sd_acc_{family}_{width}"] = acc.std
+            out[f"params_{family}_{width}"] = group[0].params
+            out[f"macs_{family}_{width}"] = group[0].macs
+            out[f"sec_epoch_{family}_{width}"] = float(np.mean(
+                [r.seconds_per_epoch for r in group]))
+        widest = max(w for w, _ in groups)
+        for family, name in (("symmetric_stable", "stable_throughput"),
+                             ("standard", "standard_throughput")):
+            if (widest, family) in groups and (widest, "symmetric_deep") in groups:
+                # training speed relative to the unconstrained twice-as-deep network
+                out[name] = (out[f"sec_epoch_symmetric_deep_{widest}"]
+                             / out[f"sec_epoch_{family}_{widest}"])
+        out["widest"] = widest
         sigma_max = max(self.rows[0].noise_accuracy)
         out["sigma_max"] = sigma_max
         for name, sigma in (("clean_text", 0.0), ("robust_text", sigma_max)):
@@ -533,6 +613,9 @@ class ClassificationResult:
                    n_stable_blocks=int(stable.size))
         if ratios.size:
             out["ratio_max"] = float(ratios.max())
+        if stable.size:
+            out["stable_ratio_min"] = float(stable.min())
+            out["stable_ratio_max"] = float(stable.max())
         if "standard" in self.gains:
             out["std_gain_max"] = float(self.gains["standard"][1].max())
         sym = [g for f, (_, g) in self.gains.items()
@@ -549,45 +632,55 @@ def run(
     *,
     dataset: str = "fashion_mnist",
     data_root: str | os.PathLike | None = None,
-    seed: int = 0,
+    seed: int | None = None,
     device: torch.device | str = "cpu",
     progress: bool = False,
     threads: int | None = None,
     data: ImageData | None = None,
     **overrides: object,
 ) -> ClassificationResult:
-    """Run E5 at a configuration of :data:`CONFIGS` and analyse the widest networks.
+    """Run E5 at a configuration of :data:`CONFIGS` on every seed; analyse the widest nets.
 
     Parameters
     ----------
     config : str or dict
         ``"quick"``, ``"default"``, ``"paper"`` or a settings mapping; ``overrides``
-        change single settings (:func:`pdecore.results.resolve_config`).
+        change single settings (:func:`pdecore.results.resolve_config`), e.g.
+        ``seeds=(0, 1, 2, 3)``.
     dataset, data_root
         Passed to :func:`load_images` (ignored when ``data`` is given).
-    seed : int
-        Seed of the data subset, the weights and the shuffling.
+    seed : int, optional
+        Shift every seed of the configuration by this amount (a rerun on other seeds,
+        ``seed=10``: seeds 10, 11, 12); ``None`` or 0 keeps them.
     device, progress, threads
         Passed to :func:`classification_experiment`.
     data : ImageData, optional
-        Use these images instead of loading a data set.
+        Use these images for every seed instead of loading a data set (then the seeds
+        set the weights and the shuffling only).
 
     Returns
     -------
     ClassificationResult
     """
     cfg = resolve_config(CONFIGS, config, **overrides)
-    seed = as_int(seed, "seed", minimum=0)
-    if data is None:
-        data = load_images(dataset, data_root, cfg["n_train"], cfg["n_test"], seed)
-    rows = classification_experiment(
-        data, cfg["widths"], cfg["families"], blocks=cfg["blocks"], epochs=cfg["epochs"],
-        seed=seed, noise_levels=(0.1, 0.2, 0.3), device=device, progress=progress,
-        threads=threads)
+    shift = 0 if seed is None else as_int(seed, "seed", minimum=0)
+    seeds = tuple(shift + as_int(s, "seeds", minimum=0) for s in cfg["seeds"])
+    if not seeds:
+        raise ValueError("seeds must name at least one seed, got an empty sequence")
+    rows: list[ClassifierRow] = []
+    first = None
+    for s in seeds:
+        images = data if data is not None else load_images(
+            dataset, data_root, cfg["n_train"], cfg["n_test"], s)
+        first = images if first is None else first
+        rows += classification_experiment(
+            images, cfg["widths"], cfg["families"], blocks=cfg["blocks"],
+            epochs=cfg["epochs"], seed=s, noise_levels=(0.1, 0.2, 0.3), device=device,
+            progress=progress, threads=threads)
     widest = max(r.width for r in rows)
-    probe = data.X_test[:256]
-    gains = {r.family: block_gains(r.model, probe, seed=seed)
-             for r in rows if r.width == widest}
-    stability = {r.family: stability_ratios(r.model, data.X_test.shape[2:])
-                 for r in rows if r.width == widest and r.family != "standard"}
-    return ClassificationResult(cfg, (seed,), data, rows, gains, stability)
+    probe = first.X_test[:256]
+    top = [r for r in rows if r.width == widest and r.seed == seeds[0]]
+    gains = {r.family: block_gains(r.model, probe, seed=seeds[0]) for r in top}
+    stability = {r.family: stability_ratios(r.model, first.X_test.shape[2:])
+                 for r in top if r.family != "standard"}
+    return ClassificationResult(cfg, seeds, first, rows, gains, stability)

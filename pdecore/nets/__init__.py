@@ -26,8 +26,10 @@ from .classifier import (
     ResNetClassifier,
     StandardBlock2d,
     SymmetricBlock2d,
+    classifier_macs,
     classifier_parameters,
     classifier_with_budget,
+    conv2d_norm_bound,
     conv2d_operator_norm,
 )
 from .diffusion_net import (
@@ -66,8 +68,10 @@ __all__ = [
     "as_activation",
     "check_signal_tensor",
     "classifier",
+    "classifier_macs",
     "classifier_parameters",
     "classifier_with_budget",
+    "conv2d_norm_bound",
     "conv2d_operator_norm",
     "diffusion_net",
     "diffusion_net_with_budget",

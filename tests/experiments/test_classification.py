@@ -156,28 +156,49 @@ def test_stability_ratios_are_empty_for_standard_blocks():
         c.block_gains(torch.nn.Linear(2, 2), np.zeros((1, 1, 8, 8)))
 
 
-def _row(width, family, acc):
-    return c.ClassifierRow(family, width, width, (2, 2), 100, acc, {0.1: acc / 2},
-                           History(), 1.0, None)
+def _row(width, family, acc, seed=0, noise=None):
+    return c.ClassifierRow(family, width, width, (2, 2), 100, acc,
+                           {0.1: acc / 2 if noise is None else noise}, History(), 1.0, None,
+                           seed)
 
 
-@pytest.mark.parametrize(("deep", "wins", "word"), [
-    ((0.9, 0.8), 2, "every budget"), ((0.7, 0.6), 0, "did not"), ((0.9, 0.6), 1, "mixed")])
-def test_compare_at_budgets(deep, wins, word):
-    rows = [_row(8, "standard", 0.8), _row(8, "symmetric_half", 0.5),
-            _row(8, "symmetric_deep", deep[0]),
-            _row(16, "standard", 0.7), _row(16, "symmetric_half", 0.75),
-            _row(16, "symmetric_deep", deep[1])]
+def _seeded(width, family, accs):
+    return [_row(width, family, a, seed) for seed, a in enumerate(accs)]
+
+
+@pytest.mark.parametrize(("deep8", "deep16", "wins", "losses", "word"), [
+    ((0.85, 0.86, 0.84), (0.76, 0.75, 0.77), 2, 0, "more accurate than the standard one at "
+                                                   "every budget"),
+    ((0.70, 0.71, 0.69), (0.60, 0.61, 0.62), 0, 2, "less accurate"),
+    ((0.85, 0.86, 0.84), (0.80, 0.60, 0.71), 1, 0, "more accurate at 1, less accurate at 0"),
+    ((0.90, 0.70, 0.81), (0.80, 0.60, 0.71), 0, 0, "could not be told apart"),
+])
+def test_compare_at_budgets_applies_the_paired_rule(deep8, deep16, wins, losses, word):
+    std8, std16 = (0.80, 0.81, 0.79), (0.70, 0.71, 0.72)
+    rows = (_seeded(8, "standard", std8) + _seeded(8, "symmetric_deep", deep8)
+            + _seeded(16, "standard", std16) + _seeded(16, "symmetric_deep", deep16)
+            + _seeded(8, "symmetric_half", (0.5, 0.5, 0.5)))
     out = c.compare_at_budgets(rows)
-    assert out["budgets"] == 2 and out["deep_wins"] == wins and out["half_wins"] == 1
-    assert out["mean_gap_half"] == pytest.approx((-0.3 + 0.05) / 2)
+    assert out["budgets"] == 2 and out["seeds"] == 3
+    assert (out["deep_wins"], out["deep_losses"]) == (wins, losses)
+    assert (out["half_wins"], out["half_losses"]) == (0, 1)
+    gaps = np.subtract(deep8 + deep16, std8 + std16)
+    assert out["mean_gap_deep"] == pytest.approx(gaps.mean())
+    assert out["sd_gap_deep"] == pytest.approx(gaps.std(ddof=1))
+    assert np.isnan(out["mean_gap_stable"])
     assert word in out["text"]
 
 
-def test_results_table_has_a_line_per_row():
-    rows = [_row(8, "standard", 0.8), _row(8, "symmetric_deep", 0.85)]
+def test_one_seed_decides_nothing():
+    out = c.compare_at_budgets([_row(8, "standard", 0.5), _row(8, "symmetric_deep", 0.9)])
+    assert out["deep_wins"] == out["deep_losses"] == 0 and "one seed" in out["text"]
+
+
+def test_results_table_has_a_line_per_budget_and_family_with_the_spread():
+    rows = _seeded(8, "standard", (0.8, 0.8)) + _seeded(8, "symmetric_deep", (0.84, 0.86))
     lines = c.results_table(rows).splitlines()
-    assert len(lines) == 4 and "85.00" in lines[3] and "noise 0.1" in lines[0]
+    assert len(lines) == 4 and "noise 0.1" in lines[0] and "MMACs" in lines[0]
+    assert "85.00 ± 1.41" in lines[3] and lines[3].rstrip(" |").endswith("2")
 
 
 def test_the_experiment_runs_on_fabricated_cifar10_batches(tmp_path):
@@ -203,8 +224,7 @@ def test_most_robust_counts_budget_winners_under_noise():
     # _row stores noise accuracy 0.1 -> acc / 2, so the ranking follows the clean one
     assert c.most_robust(rows, 0.0) == {"standard": 1, "symmetric_deep": 1}
     assert c.most_robust(rows, 0.1) == {"standard": 1, "symmetric_deep": 1}
-    rows[0] = c.ClassifierRow("standard", 8, 8, (2, 2), 100, 0.8, {0.1: 0.1}, History(),
-                              1.0, None)
+    rows[0] = _row(8, "standard", 0.8, noise=0.1)
     assert c.most_robust(rows, 0.1) == {"standard": 0, "symmetric_deep": 2}
     with pytest.raises(ValueError, match="sigma"):
         c.most_robust(rows, 0.5)
@@ -216,13 +236,20 @@ def test_run_carries_its_inputs_and_states_numbers_from_its_rows():
     data = _toy()
     res = c.run("quick", data=data, seed=1, widths=(2,), blocks=(1,), epochs=1,
                 families=("standard", "symmetric_half", "symmetric_deep"))
-    assert res.config["widths"] == (2,) and res.seeds == (1,) and res.data is data
+    # the configuration's seeds (0, 1), shifted by seed=1
+    assert res.config["widths"] == (2,) and res.seeds == (1, 2) and res.data is data
+    assert sorted({r.seed for r in res.rows}) == [1, 2] and len(res.rows) == 6
     nums = res.numbers()
-    by = {r.family: r for r in res.rows}
+    by = {(r.family, r.seed): r for r in res.rows}
     assert nums["n_budgets"] == 1 and nums["n_train"] == 48 and nums["widths"] == "2"
-    gap = 100 * (by["symmetric_deep"].test_accuracy - by["standard"].test_accuracy)
-    assert nums["mean_gap_deep"] == pytest.approx(gap)
-    assert nums["deep_wins"] == int(gap > 0)
+    assert nums["n_seeds"] == 2 and nums["seeds_text"] == "1, 2"
+    gaps = [100 * (by["symmetric_deep", s].test_accuracy - by["standard", s].test_accuracy)
+            for s in (1, 2)]
+    assert nums["mean_gap_deep"] == pytest.approx(np.mean(gaps))
+    assert nums["acc_standard_2"] == pytest.approx(
+        50 * (by["standard", 1].test_accuracy + by["standard", 2].test_accuracy))
+    assert nums["macs_standard_2"] == by["standard", 1].macs > 0
+    assert nums["deep_wins"] + nums["deep_losses"] <= 1
     assert "mean_gap_stable" not in nums  # family not run: no NaN in the results file
     assert nums["std_gain_max"] == pytest.approx(float(res.gains["standard"][1].max()))
     ratios = np.concatenate([res.stability["symmetric_half"],

@@ -11,6 +11,7 @@ from pdecore.nets import (
     SymmetricBlock2d,
     classifier_parameters,
     classifier_with_budget,
+    conv2d_norm_bound,
     conv2d_operator_norm,
 )
 from pdecore.train import count_parameters
@@ -50,6 +51,58 @@ def test_operator_norm_of_a_scaled_identity():
     w = torch.zeros(2, 2, 3, 3)
     w[0, 0, 1, 1] = w[1, 1, 1, 1] = -3.0
     assert conv2d_operator_norm(w, (5, 5), 1) == pytest.approx(3.0, rel=1e-9)
+
+
+@pytest.mark.parametrize("channels, k, size", [(1, 3, (6, 5)), (3, 3, (7, 7)),
+                                                (4, 5, (6, 8)), (8, 3, (14, 14)),
+                                                (2, 1, (5, 4))])
+@pytest.mark.parametrize("seed", range(3))
+def test_norm_bound_is_above_the_exact_norm_and_tight(channels, k, size, seed):
+    w = _weight(channels, k, seed)
+    exact = float(torch.linalg.matrix_norm(_dense_conv(w, size, k // 2), ord=2))
+    bound = float(conv2d_norm_bound(w, size, k // 2))
+    assert exact <= bound
+    # tight at the classifier's sizes (k = 3 on 7 x 7 and 14 x 14 maps); on images only
+    # a few times the kernel the zero boundary matters more
+    assert bound <= (1.1 if min(size) >= 7 and k == 3 else 1.3) * exact
+    # in float32 the rounding allowance keeps it an upper bound
+    assert float(conv2d_norm_bound(w.float(), size, k // 2)) >= exact
+
+
+def test_norm_bound_closed_forms():
+    # forward difference along the width: symbol |1 - e^{i w}|, maximal (2) at w = pi,
+    # a frequency of the 8 x 8 grid of a 6 x 6 image with padding 1
+    w = torch.zeros(1, 1, 3, 3, dtype=torch.float64)
+    w[0, 0, 1, 1], w[0, 0, 1, 2] = -1.0, 1.0
+    assert float(conv2d_norm_bound(w, (6, 6), 1)) == pytest.approx(2.0, rel=1e-12)
+    exact = float(torch.linalg.matrix_norm(_dense_conv(w, (6, 6), 1), ord=2))
+    assert exact < 2.0  # the zero boundary makes the true norm smaller
+    # a 1 x 1 kernel acts pixel by pixel: the bound is the matrix norm exactly
+    m = _weight(3, 1, 0)
+    assert float(conv2d_norm_bound(m, (4, 5), 0)) == pytest.approx(
+        float(torch.linalg.matrix_norm(m[:, :, 0, 0], ord=2)), rel=1e-12)
+    eye = torch.zeros(2, 2, 3, 3, dtype=torch.float64)
+    eye[0, 0, 1, 1] = eye[1, 1, 1, 1] = -3.0
+    assert float(conv2d_norm_bound(eye, (5, 5), 1)) == pytest.approx(3.0, rel=1e-12)
+
+
+def test_norm_bound_gradient_is_the_derivative_of_the_bound():
+    w = _weight(2, 3, 4).requires_grad_()
+    assert torch.autograd.gradcheck(lambda x: conv2d_norm_bound(x, (5, 6), 1), (w,))
+
+
+@pytest.mark.parametrize("bad, exc, match", [
+    (dict(weight=np.ones((1, 1, 3, 3))), TypeError, "weight"),
+    (dict(weight=torch.ones(1, 3, 3)), ValueError, "weight"),
+    (dict(size=7), TypeError, "size"),
+    (dict(size=(0, 4)), ValueError, "size"),
+    (dict(padding=-1), ValueError, "padding"),
+    (dict(size=(1, 1), padding=0), ValueError, "kernel"),
+])
+def test_norm_bound_bad_input(bad, exc, match):
+    kw = dict(weight=torch.ones(1, 1, 3, 3), size=(4, 4), padding=1) | bad
+    with pytest.raises(exc, match=match):
+        conv2d_norm_bound(**kw)
 
 
 def _block_at(tau_factor, activation="relu", seed=0, size=(6, 6)):
@@ -181,9 +234,9 @@ def test_stable_block_meets_the_condition_for_any_weights(seed, scale):
     exact = float(torch.linalg.matrix_norm(_dense_conv(block.weight.detach(), (6, 5), 1),
                                            ord=2))
     with torch.no_grad():
-        step = float(block.step())
+        step = float(block.step((6, 5)))
     assert step * exact**2 <= 2.0 * (1 + 1e-12)
-    assert step * exact**2 > 0.05  # the l1 bound is not absurdly loose
+    assert step * exact**2 > 2.0 / 1.3**2  # the Fourier bound is tight (6 x 5 maps)
     gen = torch.Generator().manual_seed(seed)
     u, v = (torch.randn(32, 3, 6, 5, generator=gen, dtype=torch.float64) for _ in range(2))
     with torch.no_grad():
@@ -193,8 +246,29 @@ def test_stable_block_meets_the_condition_for_any_weights(seed, scale):
 
 def test_stable_block_keeps_a_small_tau_and_has_gradients():
     block = SymmetricBlock2d(2, 3, tau=1e-6, stable=True)
-    assert float(block.step().detach()) == pytest.approx(1e-6)
+    assert float(block.step((5, 5)).detach()) == pytest.approx(1e-6)
+    with pytest.raises(ValueError, match="size"):
+        block.step()
     block(torch.rand(1, 2, 5, 5)).sum().backward()
     assert block.weight.grad is not None and torch.isfinite(block.weight.grad).all()
     with pytest.raises(TypeError, match="stable"):
         SymmetricBlock2d(2, stable=1)
+
+
+@pytest.mark.parametrize("block, channels, blocks, size, in_ch, k", [
+    ("standard", 8, (2, 2), (28, 28), 1, 3),
+    ("symmetric", 8, (4, 4), (28, 28), 1, 3),
+    ("symmetric", 5, (1, 2, 1), (32, 30), 3, 5),
+    ("standard", 4, (0, 3), (17, 13), 2, 1),
+])
+def test_multiply_adds_match_torch_s_operation_count(block, channels, blocks, size, in_ch, k):
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from pdecore.nets import classifier_macs
+
+    net = ResNetClassifier(block, channels, blocks, in_channels=in_ch, kernel_size=k)
+    with FlopCounterMode(display=False) as counter:
+        net(torch.zeros(1, in_ch, *size))
+    # torch counts 2 flops per multiply-add of every convolution and matrix product
+    assert classifier_macs(block, channels, blocks, size, in_ch, 10, k) == (
+        counter.get_total_flops() // 2)
