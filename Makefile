@@ -35,7 +35,7 @@ EXECUTED     := $(NAMES:%=$(BUILD)/executed/%.ipynb)
 EXECUTED_Q   := $(NAMES:%=$(BUILD)/test/executed/%.ipynb)
 
 .PHONY: help env book test unit chapters chapters-quick nbval html html-quick lint \
-        clean distclean lock bench data chromium browser browser-book
+        clean distclean lock bench data chromium browser browser-book paper
 # (chapter-NAME is a pattern rule, so it cannot be .PHONY: Make skips implicit rules
 # for phony targets.)
 
@@ -118,6 +118,7 @@ chapters: $(EXECUTED) ## Execute every chapter at its default parameters
 chapters-quick: $(EXECUTED_Q) ## Execute every chapter in quick (CI) mode
 
 chapter-%: $(BUILD)/notebooks/%.ipynb $(PKG_STAMP) | $(FMNIST_FILE) ## Rerun one chapter: make chapter-01_diffusion PM_ARGS="-p seed 3"
+	@$(BIN)/python book/_ext/check_params.py $< $(PM_ARGS)
 	@echo "==> Executing chapter $* with: $(or $(PM_ARGS),default parameters)"
 	$(call atomically,$(BUILD)/runs/$*.ipynb,$(BIN)/papermill $< "$$tmp" --cwd $(BUILD)/runs $(PM_FLAGS) $(PM_ARGS))
 	@echo "==> Wrote $(BUILD)/runs/$*.ipynb (open it in Jupyter; the book keeps the defaults)"
@@ -156,7 +157,7 @@ book: html ## Set up, execute every chapter, build _build/html
 # --- tests -------------------------------------------------------------------------
 
 lint: $(ENV_STAMP) ## ruff on the package and the tests
-	$(BIN)/ruff check pdecore tests benchmarks
+	$(BIN)/ruff check pdecore tests benchmarks book/_ext
 
 unit: $(ENV_STAMP) ## Unit, property and doctest tests of pdecore
 	@echo "==> Unit tests and docstring examples"
@@ -229,6 +230,11 @@ $(CHROMIUM):
 # pyamg; rewrites benchmarks/*.json, which the benchmark appendix renders (~3-5 min on 2
 # cores). BENCH_ARGS=--quick: a smoke run of seconds that writes to a temporary folder.
 BENCH_ARGS ?=
+
+PAPER_ARGS ?=
+paper: $(PKG_STAMP) | $(FMNIST_FILE) ## E5 at paper scale into results/paper (hours; resumable; PAPER_ARGS="--device cuda")
+	@echo "==> E5 paper configuration: one job per network and seed; interrupt and rerun to resume"
+	$(BIN)/python -m pdecore.experiments.classification --out results/paper --threads 2 $(PAPER_ARGS)
 
 bench: $(ENV_STAMP) ## Time pdecore against numpy/torch/scipy/pyamg, print ratios (BENCH_ARGS=--quick)
 	@echo "==> Benchmarks (interleaved repeats, median; ratio = pdecore / other, < 1: pdecore faster)"

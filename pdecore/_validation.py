@@ -114,6 +114,35 @@ def as_positive(value: object, name: str, *, allow_zero: bool = False) -> float:
     return value
 
 
+#: Range accepted for the scale parameters ``lam`` (contrast) and ``h`` (grid size): their
+#: squares and fourth powers, and differences divided by them, must stay finite.
+SCALE_RANGE = (1e-30, 1e30)
+
+
+def as_scale(value: object, name: str) -> float:
+    """Return a positive ``value`` within :data:`SCALE_RANGE` as a float or raise.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`as_positive`; ``ValueError`` also outside :data:`SCALE_RANGE`.
+    """
+    value = as_positive(value, name)
+    low, high = SCALE_RANGE
+    if not low <= value <= high:
+        raise ValueError(f"{name} must lie in [{low:g}, {high:g}] (squares and powers of "
+                         f"it must stay finite in float64), got {name}={value:g}")
+    return value
+
+
+def as_bool(value: object, name: str) -> bool:
+    """Return ``value`` as a Python bool or raise ``TypeError`` (no truthy strings)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__} "
+                        f"{value!r}")
+    return bool(value)
+
+
 def as_int(value: object, name: str, *, minimum: int = 1) -> int:
     """Return ``value`` as a Python int ``>= minimum`` or raise.
 

@@ -47,7 +47,8 @@ CLASS_NAMES = {
 _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
-def read_idx(path: str | os.PathLike, *, expected_ndim: int | None = None) -> np.ndarray:
+def read_idx(path: str | os.PathLike, *, expected_ndim: int | None = None,
+             max_bytes: int = 2**30) -> np.ndarray:
     """Read one IDX file (optionally gzip-compressed) into a numpy array.
 
     Parameters
@@ -56,6 +57,11 @@ def read_idx(path: str | os.PathLike, *, expected_ndim: int | None = None) -> np
         The file; a name ending in ``.gz`` is decompressed.
     expected_ndim : int, optional
         Raise unless the header declares this many dimensions.
+    max_bytes : int
+        Refuse a header that declares a larger payload (default 1 GiB; Fashion-MNIST's
+        training images are 47 MB). The file is read header first and then only the
+        declared payload, so memory stays at the declared size even for a
+        decompression bomb.
 
     Returns
     -------
@@ -86,31 +92,40 @@ def read_idx(path: str | os.PathLike, *, expected_ndim: int | None = None) -> np
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rb") as fh:
-            raw = fh.read()
+            # header first, then exactly the declared payload (and one byte more to
+            # detect an overlong file): a decompression bomb is never inflated in full
+            raw = fh.read(4)
+            if len(raw) < 4:  # e.g. an empty file: no magic number to complain about
+                raise ValueError(f"{path}: {len(raw)} bytes, shorter than an IDX header; "
+                                 "the file is truncated or corrupted")
+            if raw[0] != 0 or raw[1] != 0:
+                raise ValueError(f"{path}: not an IDX file (bad magic number {raw.hex()})")
+            code, ndim = raw[2], raw[3]
+            if code not in _IDX_DTYPES:
+                raise ValueError(f"{path}: unknown IDX element type 0x{code:02x}")
+            if expected_ndim is not None and ndim != expected_ndim:
+                raise ValueError(f"{path}: expected {expected_ndim} dimensions, header "
+                                 f"says {ndim}")
+            dims = fh.read(4 * ndim)
+            if len(dims) < 4 * ndim:
+                raise ValueError(f"{path}: truncated header ({4 + len(dims)} bytes)")
+            shape = struct.unpack(f">{ndim}I", dims)
+            dtype = np.dtype(_IDX_DTYPES[code])
+            expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+            if expected > max_bytes:
+                raise ValueError(f"{path}: the header {shape} declares {expected} bytes, "
+                                 f"more than max_bytes={max_bytes}; raise it if the file "
+                                 f"is genuine")
+            payload = fh.read(expected + 1)
     except (OSError, EOFError) as exc:  # gzip: truncated stream or not gzip at all
         raise ValueError(f"{path}: cannot decompress ({exc}); the file is corrupted") from None
-    if len(raw) < 4:  # e.g. an empty file: there is no magic number to complain about
-        raise ValueError(f"{path}: {len(raw)} bytes, shorter than an IDX header; the file is "
-                         "truncated or corrupted")
-    if raw[0] != 0 or raw[1] != 0:
-        raise ValueError(f"{path}: not an IDX file (bad magic number {raw[:4].hex()})")
-    code, ndim = raw[2], raw[3]
-    if code not in _IDX_DTYPES:
-        raise ValueError(f"{path}: unknown IDX element type 0x{code:02x}")
-    if expected_ndim is not None and ndim != expected_ndim:
-        raise ValueError(f"{path}: expected {expected_ndim} dimensions, header says {ndim}")
-    header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise ValueError(f"{path}: truncated header ({len(raw)} bytes)")
-    shape = struct.unpack(f">{ndim}I", raw[4:header])
-    dtype = np.dtype(_IDX_DTYPES[code])
-    expected = int(np.prod(shape)) * dtype.itemsize
-    if len(raw) - header != expected:
+    if len(payload) != expected:
+        longer = "more than" if len(payload) > expected else f"{len(payload)} bytes, not"
         raise ValueError(
-            f"{path}: payload has {len(raw) - header} bytes, the header {shape} needs "
-            f"{expected}; the file is truncated or corrupted"
+            f"{path}: payload has {longer} the {expected} bytes the header {shape} needs; "
+            f"the file is truncated or corrupted"
         )
-    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
+    return np.frombuffer(payload, dtype=dtype).reshape(shape)
 
 
 def load_fashion_mnist(
@@ -161,10 +176,38 @@ def load_fashion_mnist(
     return (images.astype(np.float32) / 255.0)[:, None], labels.astype(np.int64)
 
 
+class _CifarUnpickler(pickle.Unpickler):
+    """An unpickler that builds only what the official CIFAR-10 batches contain.
+
+    Dicts, lists, bytes, strings and numbers need no globals; the image array and numpy
+    integer labels need numpy's array and scalar reconstruction. Any other global (a
+    function a crafted file would call while loading) is refused before it is looked
+    up, so nothing runs.
+    """
+
+    _ALLOWED = frozenset({
+        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+        ("numpy", "ndarray"), ("numpy", "dtype"),
+    })
+
+    def find_class(self, module: str, name: str) -> object:
+        if (module, name) not in self._ALLOWED:
+            raise pickle.UnpicklingError(
+                f"refusing the global {module}.{name}: a CIFAR-10 batch holds only a "
+                f"dict of bytes, lists and a uint8 numpy array")
+        return super().find_class(module, name)
+
+
 def load_cifar10(
     root: str | os.PathLike, split: str = "train"
 ) -> tuple[np.ndarray, np.ndarray]:
     """Load CIFAR-10 from the standard python-pickle batches in ``root``.
+
+    The batches are read with a restricted unpickler that builds only dicts, lists,
+    bytes, numbers and a numpy array, so a crafted file cannot run code while it is
+    loaded. A batch must hold ``b"data"``, a ``uint8`` array of shape ``(n, 3072)``,
+    and ``b"labels"``, ``n`` integers in ``0..9``.
 
     Parameters
     ----------
@@ -197,14 +240,20 @@ def load_cifar10(
             raise FileNotFoundError(f"CIFAR-10 batch {path} not found (root={root!s})")
         try:
             with open(path, "rb") as fh:
-                batch = pickle.load(fh, encoding="bytes")
-        except (pickle.UnpicklingError, EOFError) as exc:
+                batch = _CifarUnpickler(fh, encoding="bytes").load()
+        except (pickle.UnpicklingError, EOFError, AttributeError, ImportError,
+                IndexError, KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"{path}: not a readable CIFAR-10 batch ({exc})") from None
         data = batch.get(b"data") if isinstance(batch, dict) else None
         labs = batch.get(b"labels") if isinstance(batch, dict) else None
         if data is None or labs is None:
             raise ValueError(f"{path}: a CIFAR-10 batch needs b'data' and b'labels' entries")
-        data = np.asarray(data, dtype=np.uint8)
+        if not isinstance(data, np.ndarray) or data.dtype != np.uint8:
+            raise ValueError(f"{path}: b'data' must be a uint8 numpy array (pixels 0..255), "
+                             f"got {getattr(data, 'dtype', type(data).__name__)}")
+        if not isinstance(labs, list) or not all(
+                isinstance(v, (int, np.integer)) and 0 <= v <= 9 for v in labs):
+            raise ValueError(f"{path}: b'labels' must be a list of integers 0..9")
         if data.ndim != 2 or data.shape[1] != 3072 or data.shape[0] != len(labs):
             raise ValueError(
                 f"{path}: data has shape {data.shape} for {len(labs)} labels; "

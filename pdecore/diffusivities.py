@@ -23,7 +23,7 @@ from typing import Union
 import numpy as np
 import scipy.special
 
-from ._validation import as_positive
+from ._validation import as_scale
 
 __all__ = [
     "DIFFUSIVITIES",
@@ -337,7 +337,7 @@ def diffusivity(name: DiffusivityLike, s2: object, lam: float = 1.0) -> Array:
     0.50
     """
     d = get_diffusivity(name)
-    lam = as_positive(lam, "lam")
+    lam = as_scale(lam, "lam")
     s2 = _as_array(s2, "s2")
     if np.isnan(s2).any() or (s2 < 0).any():
         raise ValueError("s2 must be >= 0 and not NaN (it is a squared gradient)")
@@ -387,7 +387,7 @@ def flux(name: DiffusivityLike, s: object, lam: float = 1.0) -> Array:
     0.40
     """
     d = get_diffusivity(name)
-    lam = as_positive(lam, "lam")
+    lam = as_scale(lam, "lam")
     s = _as_gradient(s)
     return d.g(s * s, lam) * s
 
@@ -419,7 +419,7 @@ def flux_derivative(name: DiffusivityLike, s: object, lam: float = 1.0) -> Array
     0.00
     """
     d = get_diffusivity(name)
-    lam = as_positive(lam, "lam")
+    lam = as_scale(lam, "lam")
     s = _as_gradient(s)
     if d.dphi is not None:
         return d.dphi(s, lam)
@@ -432,6 +432,7 @@ def flux_derivative(name: DiffusivityLike, s: object, lam: float = 1.0) -> Array
 # 64-point Gauss-Legendre rule on [0, 1] for Psi(s) = s * int_0^1 Phi(s t) dt.
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(64)
 _GL_X, _GL_W = 0.5 * (_GL_X + 1.0), 0.5 * _GL_W
+_QUAD_CHUNK = 8192
 
 
 def potential(name: DiffusivityLike, s: object, lam: float = 1.0) -> Array:
@@ -469,9 +470,16 @@ def potential(name: DiffusivityLike, s: object, lam: float = 1.0) -> Array:
     2.00
     """
     d = get_diffusivity(name)
-    lam = as_positive(lam, "lam")
+    lam = as_scale(lam, "lam")
     s = _as_gradient(s)
     if d.psi is not None:
         return d.psi(s, lam)
-    t = s[..., None] * _GL_X
-    return s * ((d.g(t * t, lam) * t) @ _GL_W)
+    flat = s.reshape(-1)
+    out = np.empty_like(flat)
+    # in chunks: the quadrature needs 64 values per point, so a whole large signal at
+    # once would need 64 times its memory (4 MB per chunk here)
+    for start in range(0, flat.size, _QUAD_CHUNK):
+        part = flat[start:start + _QUAD_CHUNK]
+        t = part[:, None] * _GL_X
+        out[start:start + _QUAD_CHUNK] = part * ((d.g(t * t, lam) * t) @ _GL_W)
+    return out.reshape(s.shape)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import as_int, as_order, as_positive, as_signal
+from ._validation import as_int, as_order, as_positive, as_scale, as_signal
 from .diffusivities import Diffusivity, DiffusivityLike, get_diffusivity
 from .operators import _add_adjoint, _difference, stability_limit
 
@@ -116,7 +116,10 @@ def explicit_step(
     order : {1, 2}
         Derivative order :math:`m` (2 gives fourth-order diffusion).
     check_stability : bool
-        If true, raise when ``tau`` exceeds :func:`pdecore.stability_limit`.
+        If true, raise when ``tau`` exceeds :func:`pdecore.stability_limit` with the
+        diffusivity's bound ``g_max`` (1 for the registered ones); for a plain callable,
+        which declares no bound, with the largest value it takes on this signal (and
+        raise if it returns NaN, inf or negative values).
     out : ndarray, optional
         float64 array of ``u``'s shape to write the result into (may be ``u`` itself
         for an in-place update).
@@ -164,15 +167,20 @@ def explicit_step(
     d = get_diffusivity(diffusivity)
     order = as_order(order)
     tau = as_positive(tau, "tau")
-    lam = as_positive(lam, "lam")
-    h = as_positive(h, "h")
+    lam = as_scale(lam, "lam")
+    h = as_scale(h, "h")
     u = as_signal(u, min_length=order + 1)
     if check_stability:
-        limit = stability_limit(u.shape[-1], order, h, d.g_max)
+        g_max = d.g_max
+        if callable(diffusivity) and not isinstance(diffusivity, Diffusivity):
+            # a plain callable declares no bound: use its values on this signal
+            g_max = _data_g_max(u, d, lam, h, order)
+        limit = stability_limit(u.shape[-1], order, h, g_max) if g_max > 0 else np.inf
         if tau > limit * (1 + 1e-12):
             raise ValueError(
                 f"tau={tau} exceeds the stability limit {limit:.6g} = "
-                f"2/(g_max*||D||^2) for N={u.shape[-1]}, order={order}, h={h}"
+                f"2/(g_max*||D||^2) with g_max={g_max:.6g} for N={u.shape[-1]}, "
+                f"order={order}, h={h}"
             )
     if out is None:
         out = np.empty_like(u)
@@ -184,6 +192,21 @@ def explicit_step(
     elif out.shape != u.shape:
         raise ValueError(f"out must have u's shape {u.shape}, got shape {out.shape}")
     return _explicit_step(u, tau, d, lam, h, order, out)
+
+
+def _data_g_max(u: np.ndarray, d: Diffusivity, lam: float, h: float, order: int) -> float:
+    """Largest value of ``d`` on the differences of ``u``; refuses NaN and negative values."""
+    s = np.empty(u.shape[:-1] + (u.shape[-1] - order,))
+    _difference(u, order, s)
+    s *= h**-order
+    g = d.g(s * s, lam)
+    if not np.all(np.isfinite(g)):
+        raise ValueError(f"diffusivity {d.name!r} returned non-finite values on this "
+                         f"signal; the stability check needs finite g >= 0")
+    if g.size and g.min() < 0:
+        raise ValueError(f"diffusivity {d.name!r} returned a negative value "
+                         f"({g.min():.3g}); the stability check needs g >= 0")
+    return float(g.max()) if g.size else 0.0
 
 
 def maxmin_limit(h: float = 1.0, g_max: float = 1.0) -> float:
@@ -199,7 +222,7 @@ def maxmin_limit(h: float = 1.0, g_max: float = 1.0) -> float:
     >>> print(pdecore.maxmin_limit())
     0.5
     """
-    return as_positive(h, "h") ** 2 / (2.0 * as_positive(g_max, "g_max"))
+    return as_scale(h, "h") ** 2 / (2.0 * as_positive(g_max, "g_max"))
 
 
 @dataclass(frozen=True)
@@ -309,7 +332,7 @@ def explicit_evolution(
     """
     d = get_diffusivity(diffusivity)
     order = as_order(order)
-    tau, lam, h = as_positive(tau, "tau"), as_positive(lam, "lam"), as_positive(h, "h")
+    tau, lam, h = as_positive(tau, "tau"), as_scale(lam, "lam"), as_scale(h, "h")
     u0 = as_signal(u0, "u0", min_length=order + 1)
     buffers = [np.empty_like(u0), np.empty_like(u0)]
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_int, as_order, as_positive, as_signal
+from ._validation import as_int, as_order, as_positive, as_scale, as_signal
 from .diffusivities import DiffusivityLike, get_diffusivity
 from .explicit import Evolution, _diffusivity_values, _explicit_step, evolve
 from .fed import UPDATE_MODES, fed_cycle_length
@@ -128,7 +128,7 @@ def fsi_evolution(
     """
     d = get_diffusivity(diffusivity)
     order = as_order(order)
-    lam, h = as_positive(lam, "lam"), as_positive(h, "h")
+    lam, h = as_scale(lam, "lam"), as_scale(h, "h")
     cycles = as_int(cycles, "cycles", minimum=1)
     if update not in UPDATE_MODES:
         raise ValueError(f"update must be one of {UPDATE_MODES}, got {update!r}")

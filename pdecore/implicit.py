@@ -19,7 +19,7 @@ import numpy as np
 import scipy.linalg
 from scipy.linalg import lapack
 
-from ._validation import as_int, as_order, as_positive, as_signal
+from ._validation import as_int, as_order, as_positive, as_scale, as_signal
 from .diffusivities import DiffusivityLike, flux_derivative, get_diffusivity
 from .explicit import _diffusivity_values, _explicit_step
 from .operators import operator_norm_squared
@@ -68,7 +68,7 @@ def semi_implicit_matrix_bands(
     """
     d = get_diffusivity(diffusivity)
     order = as_order(order)
-    tau, lam, h = as_positive(tau, "tau"), as_positive(lam, "lam"), as_positive(h, "h")
+    tau, lam, h = as_positive(tau, "tau"), as_scale(lam, "lam"), as_scale(h, "h")
     u = as_signal(u, min_length=order + 1)
     n = u.shape[-1]
     w = _diffusivity_values(u, d, lam, h, order, np.empty(u.shape[:-1] + (n - order,)))
@@ -81,6 +81,21 @@ def semi_implicit_matrix_bands(
         for b in range(a, order + 1):
             bands[..., order - (b - a), b : n - order + b] += w * ca * stencil[b]
     return bands
+
+
+#: Largest coupling tau g / h^2 a semi-implicit step accepts: beyond it the identity in
+#: I + tau A is lost to rounding (relative error ~ 1e-16 times the coupling), and the
+#: average, which the exact step preserves, drifts.
+_MAX_COUPLING = 1e8
+
+
+def _check_conditioning(coupling: float, tau: float) -> None:
+    if not np.isfinite(coupling) or coupling > _MAX_COUPLING:
+        raise ValueError(
+            f"tau={tau:g} is too large for a semi-implicit step in floating point: the "
+            f"coupling tau*g/h^2 reaches {coupling:.3g} > {_MAX_COUPLING:g}, so the identity "
+            f"in I + tau A is lost to rounding and the average drifts. Take several "
+            f"smaller steps (the step tends to the constant signal at the average anyway)")
 
 
 def _solve_spd_tridiagonal(diag: np.ndarray, off: np.ndarray, rhs: np.ndarray) -> np.ndarray:
@@ -130,7 +145,8 @@ def semi_implicit_step(
     ------
     ValueError
         Bad shape, NaN/inf, non-positive ``tau``, ``lam`` or ``h``, unknown diffusivity,
-        ``order`` not in {1, 2}.
+        ``order`` not in {1, 2}, or a step so large (:math:`\tau g/h^{2m}` beyond
+        :math:`10^8`) that rounding would lose the identity in :math:`I + \tau A`.
     TypeError
         Non-numeric input.
 
@@ -159,7 +175,7 @@ def semi_implicit_step(
     """
     d = get_diffusivity(diffusivity)
     order = as_order(order)
-    tau, lam, h = as_positive(tau, "tau"), as_positive(lam, "lam"), as_positive(h, "h")
+    tau, lam, h = as_positive(tau, "tau"), as_scale(lam, "lam"), as_scale(h, "h")
     u = as_signal(u, min_length=order + 1)
     rows = u.reshape(-1, u.shape[-1])
     out = np.empty_like(rows)
@@ -169,12 +185,14 @@ def semi_implicit_step(
         if order == 1:
             _diffusivity_values(row, d, lam, h, 1, w)
             w *= -tau / h**2  # off-diagonal e_i = -tau g_{i+1/2} / h^2
+            _check_conditioning(-w.min(initial=0.0), tau)
             diag = np.ones(n)
             diag[:-1] -= w
             diag[1:] -= w
             out[r] = _solve_spd_tridiagonal(diag, w, row)
         else:
             bands = semi_implicit_matrix_bands(row, tau, d, lam, h, 2)
+            _check_conditioning(float(bands[-1].max() - 1.0), tau)
             out[r] = scipy.linalg.solveh_banded(bands, row, check_finite=False)
     return out.reshape(u.shape)
 
@@ -217,7 +235,7 @@ def flux_lipschitz(diffusivity: DiffusivityLike = "perona_malik", lam: float = 1
     >>> print(f"{pdecore.flux_lipschitz('perona_malik', 2.0):.3f}")
     1.000
     """
-    lam = as_positive(lam, "lam")
+    lam = as_scale(lam, "lam")
     s = lam * np.linspace(0.0, 50.0, 200_001)
     return float(np.abs(flux_derivative(diffusivity, s, lam)).max())
 
@@ -283,7 +301,7 @@ def implicit_fixed_point_step(
     """
     d = get_diffusivity(diffusivity)
     order = as_order(order)
-    tau, lam, h = as_positive(tau, "tau"), as_positive(lam, "lam"), as_positive(h, "h")
+    tau, lam, h = as_positive(tau, "tau"), as_scale(lam, "lam"), as_scale(h, "h")
     tol = as_positive(tol, "tol")
     maxiter = as_int(maxiter, "maxiter")
     u = as_signal(u, min_length=order + 1)

@@ -22,7 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import lapack
 
-from ._validation import as_int, as_positive, as_signal
+from ._validation import as_int, as_positive, as_scale, as_signal
 from .diffusivities import DiffusivityLike, get_diffusivity
 from .implicit import semi_implicit_matrix_bands
 
@@ -434,6 +434,14 @@ def multigrid_hierarchy(
         raise ValueError(
             f"A must have a positive diagonal (symmetric positive definite); "
             f"min diag = {A.diag.min()}"
+        )
+    # a positive diagonal is not enough: the LDL^T pivots are all positive iff A is SPD
+    info = lapack.dpttrf(A.diag, A.off)[2]
+    if info != 0:
+        raise ValueError(
+            f"A must be symmetric positive definite: the LDL^T factorisation fails at "
+            f"pivot {info} of N = {A.n} (A has a zero or negative eigenvalue; for a "
+            f"semi-implicit matrix I + tau A_g check tau and the diffusivity)"
         )
     levels = []
     while A.n > min_size and (max_levels is None or len(levels) + 1 < max_levels):
@@ -894,6 +902,11 @@ def multigrid_solve(
     while norms[-1] > target and len(norms) <= maxiter:
         _cycle(levels, 0, x, b, *options)
         norms.append(np.linalg.norm(_residual(d, e, x, b)))
+        if not np.isfinite(norms[-1]) or norms[-1] > 1e8 * max(norms[0], 1e-300):
+            raise ValueError(
+                f"multigrid diverged: the residual grew from {norms[0]:.3g} to "
+                f"{norms[-1]:.3g} in {len(norms) - 1} cycles (is the hierarchy built from "
+                f"a symmetric positive definite A? for Jacobi smoothing, is omega <= 1?)")
     return x, np.asarray(norms)
 
 
@@ -1001,7 +1014,7 @@ def semi_implicit_multigrid_step(
     True
     """
     d = get_diffusivity(diffusivity)
-    tau, lam, h = as_positive(tau, "tau"), as_positive(lam, "lam"), as_positive(h, "h")
+    tau, lam, h = as_positive(tau, "tau"), as_scale(lam, "lam"), as_scale(h, "h")
     u = as_signal(u, min_length=2)
     bands = semi_implicit_matrix_bands(u, tau, d, lam, h, 1)
     rows, band_rows = u.reshape(-1, u.shape[-1]), bands.reshape(-1, 2, u.shape[-1])

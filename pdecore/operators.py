@@ -19,7 +19,7 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse
 
-from ._validation import as_int, as_order, as_positive, as_signal
+from ._validation import as_int, as_order, as_positive, as_scale, as_signal
 from .diffusivities import DiffusivityLike, potential
 
 __all__ = [
@@ -85,7 +85,7 @@ def derivative_matrix(n: int, order: int = 1, h: float = 1.0) -> scipy.sparse.cs
     """
     order = as_order(order)
     n = as_int(n, "n", minimum=order + 1)
-    h = as_positive(h, "h")
+    h = as_scale(h, "h")
     stencil = STENCILS[order] / h**order
     diagonals = [np.full(n - order, c) for c in stencil]
     return scipy.sparse.diags(
@@ -137,7 +137,7 @@ def apply_derivative(u: object, order: int = 1, h: float = 1.0) -> np.ndarray:
     derivative_matrix, apply_adjoint
     """
     order = as_order(order)
-    h = as_positive(h, "h")
+    h = as_scale(h, "h")
     u = as_signal(u, min_length=order + 1)
     out = np.empty(u.shape[:-1] + (u.shape[-1] - order,))
     _difference(u, order, out)
@@ -167,7 +167,7 @@ def apply_adjoint(v: object, order: int = 1, h: float = 1.0) -> np.ndarray:
     derivative_matrix, apply_derivative
     """
     order = as_order(order)
-    h = as_positive(h, "h")
+    h = as_scale(h, "h")
     v = as_signal(v, "v", min_length=1)
     out = np.zeros(v.shape[:-1] + (v.shape[-1] + order,))
     _add_adjoint(out, v * h**-order, order)
@@ -234,7 +234,7 @@ def operator_norm_squared(n: int, order: int = 1, h: float = 1.0) -> float:
     """
     order = as_order(order)
     n = as_int(n, "n", minimum=order + 1)
-    h = as_positive(h, "h")
+    h = as_scale(h, "h")
     return _norm_squared_unit(n, order) / h ** (2 * order)
 
 

@@ -21,6 +21,7 @@ __all__ = [
     "plot_amplification",
     "plot_block_gains",
     "plot_classification",
+    "plot_learning_curves",
     "plot_convergence_factors",
     "plot_denoising_curves",
     "plot_denoising_examples",
@@ -954,6 +955,47 @@ def plot_classification(rows, *, smooth: int = 50):
             ylabel="test accuracy (%)", title=f"robustness (width {widest})")
     ax1.legend()
     ax2.legend(fontsize=6.5)
+    fig.tight_layout()
+    return fig
+
+
+def plot_learning_curves(rows):
+    """Plot E5's test accuracy after every epoch, one panel per budget.
+
+    Lines are means over the seeds, shaded bands one sample standard deviation.
+
+    Parameters
+    ----------
+    rows : list of pdecore.experiments.classification.ClassifierRow
+        With ``history.val_accuracy`` (the test accuracy after each epoch).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    from .experiments.classification import FAMILY_LABELS
+
+    widths = sorted({r.width for r in rows})
+    families = list(dict.fromkeys(r.family for r in rows))
+    fig, axes = plt.subplots(1, len(widths), figsize=(4.6 * len(widths), 3.3),
+                             squeeze=False, sharey=True)
+    for ax, width in zip(axes[0], widths, strict=True):
+        for i, family in enumerate(families):
+            curves = np.array([r.history.val_accuracy for r in rows
+                               if r.width == width and r.family == family], dtype=float)
+            if curves.size == 0:
+                continue
+            epochs = np.arange(1, curves.shape[1] + 1)
+            mean = 100 * curves.mean(axis=0)
+            sd = 100 * curves.std(axis=0, ddof=1) if len(curves) > 1 else 0 * mean
+            ax.plot(epochs, mean, "o-", ms=3, color=f"C{i}",
+                    label=FAMILY_LABELS.get(family, family))
+            ax.fill_between(epochs, mean - sd, mean + sd, color=f"C{i}", alpha=0.2)
+        ax.set(xlabel="epoch", title=f"budget of width {width}")
+    axes[0][0].set_ylabel("test accuracy (%)")
+    axes[0][-1].legend(fontsize=7)
     fig.tight_layout()
     return fig
 

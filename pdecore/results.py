@@ -268,11 +268,22 @@ def write_results(
         text = json.dumps(record, indent=1, sort_keys=False, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"results of {chapter} are not JSON-serialisable: {exc}") from None
+    write_text_atomically(path, text + "\n")
+    return path
+
+
+def write_text_atomically(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` to ``path`` via a unique temporary file in its folder, then rename.
+
+    A reader never sees half a file, a crash leaves the previous file (or none), and two
+    concurrent writers cannot mix their output; the file gets mode 0644.
+    """
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w") as fh:
-            fh.write(text + "\n")
+            fh.write(text)
         os.chmod(tmp, 0o644)  # mkstemp creates 0600; a results file is for every reader
         os.replace(tmp, path)
     except BaseException:

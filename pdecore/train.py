@@ -15,6 +15,7 @@ and later chapters.
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -155,8 +156,34 @@ def _prepare(model, inputs, targets, loss, device):
     if X.shape[0] != y.shape[0]:
         raise ValueError(f"inputs and targets must have the same number of samples, got "
                          f"{X.shape[0]} and {y.shape[0]}")
-    device = _model_device(model) if device is None else torch.device(device)
+    device = _model_device(model) if device is None else _as_device(device)
     return loss_fn, X, y, device
+
+
+def _as_device(device: object) -> torch.device:
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"device must name a torch device such as 'cpu' or 'cuda', got "
+                         f"{device!r} ({exc})") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device='cuda' but this torch has no CUDA device; use "
+                         "device='cpu' (or install a CUDA build of torch on a GPU machine)")
+    return device
+
+
+def _check_batch(out: torch.Tensor, yb: torch.Tensor, loss: object) -> None:
+    """Refuse targets that would be broadcast or labels outside the model's classes."""
+    if isinstance(loss, str) and loss == "mse" and out.shape != yb.shape:
+        raise ValueError(f"targets must have the shape of the model's output per sample: "
+                         f"output {tuple(out.shape[1:])}, targets {tuple(yb.shape[1:])} "
+                         f"(MSE would broadcast them); reshape the targets, e.g. "
+                         f"y.reshape(-1, 1)")
+    if isinstance(loss, str) and loss == "cross_entropy" and out.ndim >= 2:
+        low, high = int(yb.min()), int(yb.max())
+        if low < 0 or high >= out.shape[1]:
+            raise ValueError(f"targets must be class labels 0..{out.shape[1] - 1} for a "
+                             f"model with {out.shape[1]} outputs, got labels {low}..{high}")
 
 
 def _scores(model, X, y, loss_fn, batch_size, device, with_accuracy):
@@ -318,7 +345,12 @@ def fit(
     ValueError
         Empty data, mismatched sample counts, NaN/inf inputs, ``epochs``,
         ``batch_size`` or ``threads`` below 1, ``lr <= 0``, unknown loss name, a
-        malformed ``val``.
+        malformed ``val``, MSE targets whose shape differs from the output's, class
+        labels outside ``0..classes-1``, a model without trainable parameters,
+        ``device="cuda"`` without CUDA.
+    FloatingPointError
+        The loss or a weight became non-finite (diverged training); the message names
+        the epoch and batch, and the model keeps the weights of the last finite step.
 
     See Also
     --------
@@ -358,6 +390,10 @@ def fit(
         _, X_val, y_val, _ = _prepare(model, val[0], val[1], loss, device)
     classify = isinstance(loss, str) and loss == "cross_entropy"
 
+    params = [q for q in model.parameters() if q.requires_grad]
+    if not params:
+        raise ValueError("model has no trainable parameters (every parameter has "
+                         "requires_grad=False): there is nothing to fit")
     model.to(device)
     history = History()
     generator = torch.Generator().manual_seed(seed)
@@ -365,28 +401,43 @@ def fit(
     with _threads(threads), torch.random.fork_rng(devices=rng_devices):
         torch.manual_seed(seed)
         optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-        epoch_iter = range(epochs)
         if progress:
             from tqdm.std import tqdm  # text bars: no ipywidgets needed in notebooks
 
-            epoch_iter = tqdm(epoch_iter, desc="epochs", unit="epoch")
+            epoch_iter = tqdm(total=epochs, desc="epochs", unit="epoch")
         n = X.shape[0]
-        for _ in epoch_iter:
+        for epoch in range(1, epochs + 1):
             model.train()
             order = torch.randperm(n, generator=generator)
             total, correct = 0.0, 0
             starts = range(0, n, batch_size)
             if progress:
                 starts = tqdm(starts, desc="batches", unit="batch", leave=False)
-            for start in starts:
+            for batch, start in enumerate(starts, 1):
                 idx = order[start : start + batch_size]
                 xb, yb = X[idx].to(device), y[idx].to(device)
                 optimizer.zero_grad(set_to_none=True)
                 out = model(xb)
+                if epoch == 1 and batch == 1:
+                    _check_batch(out, yb, loss)
                 batch_loss = loss_fn(out, yb)
-                batch_loss.backward()
-                optimizer.step()
                 value = float(batch_loss.detach())
+                if not math.isfinite(value):
+                    raise FloatingPointError(
+                        f"training diverged: the loss is {value} at epoch {epoch}, batch "
+                        f"{batch} (lr={lr:g}); the model keeps the weights of the last "
+                        f"finite step. Lower lr or check the data.")
+                batch_loss.backward()
+                before = [q.detach().clone() for q in params]
+                optimizer.step()
+                if not all(bool(torch.isfinite(q).all()) for q in params):
+                    with torch.no_grad():
+                        for q, b in zip(params, before, strict=True):
+                            q.copy_(b)
+                    raise FloatingPointError(
+                        f"training diverged: a weight became non-finite at epoch {epoch}, "
+                        f"batch {batch} (lr={lr:g}); the model keeps the weights before "
+                        f"that step. Lower lr.")
                 history.batch_loss.append(value)
                 total += value * idx.numel()
                 if classify:
@@ -405,4 +456,7 @@ def fit(
                 if history.val_loss:
                     postfix["val"] = f"{history.val_loss[-1]:.3e}"
                 epoch_iter.set_postfix(postfix)
+                epoch_iter.update()
+        if progress:
+            epoch_iter.close()
     return history

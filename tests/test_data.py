@@ -1,4 +1,5 @@
 import gzip
+import os
 import pickle
 import struct
 
@@ -111,8 +112,64 @@ def test_cifar_errors(tmp_path):
         data.load_cifar10(tmp_path, "test")
 
 
+class _Payload:
+    """Unpickling this calls a function of the standard library: it must never run."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (os.mkdir, (self.marker,))
+
+
+def test_a_crafted_cifar_batch_runs_no_code(tmp_path):
+    marker = tmp_path / "the-payload-ran"
+    write_cifar(tmp_path, override={b"batch_label": _Payload(marker)})
+    with pytest.raises(ValueError, match="refusing the global"):
+        data.load_cifar10(tmp_path, "test")
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("override, match", [
+    ({b"labels": [0, 1, 2, 10]}, "0..9"),
+    ({b"labels": [0, 1, 2, -1]}, "0..9"),
+    ({b"data": np.zeros((4, 3072), dtype=np.float32)}, "uint8"),
+    ({b"data": [[0] * 3072] * 4}, "uint8"),
+])
+def test_cifar_labels_and_pixels_are_validated(tmp_path, override, match):
+    write_cifar(tmp_path, override=override)
+    with pytest.raises(ValueError, match=match):
+        data.load_cifar10(tmp_path, "test")
+
+
 @pytest.mark.skipif(not (data.FASHION_MNIST_DIR / "t10k-labels-idx1-ubyte.gz").is_file(),
                     reason="dataset-fashion-mnist is not installed")
 def test_real_fashion_mnist_test_split():
     x, y = data.load_fashion_mnist("test")
     assert x.shape == (10000, 1, 28, 28) and np.bincount(y).tolist() == [1000] * 10
+
+
+def test_a_decompression_bomb_is_not_inflated(tmp_path):
+    import tracemalloc
+
+    path = tmp_path / "bomb-idx1-ubyte.gz"
+    with gzip.open(path, "wb") as fh:  # declares 10 bytes, holds 64 MB of zeros
+        fh.write(struct.pack(">I", 0x0801) + struct.pack(">I", 10))
+        for _ in range(64):
+            fh.write(bytes(2**20))
+    assert path.stat().st_size < 2**20
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match="more than the 10 bytes"):
+            data.read_idx(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**20  # the payload was never read beyond the declared size
+
+
+def test_a_header_declaring_too_much_is_refused_before_reading(tmp_path):
+    path = tmp_path / "huge-idx3-ubyte"
+    path.write_bytes(struct.pack(">I", 0x0803) + struct.pack(">3I", 60000, 2000, 2000))
+    with pytest.raises(ValueError, match="max_bytes"):
+        data.read_idx(path)

@@ -301,3 +301,17 @@ def test_nan_gradient(fn):
 def test_squared_gradient_must_be_nonnegative(s2):
     with pytest.raises(ValueError, match=r"^s2 must be >= 0"):
         pdecore.diffusivity("perona_malik", s2, 1.0)
+
+
+def test_a_callable_s_potential_stays_within_ten_times_its_input_memory():
+    import tracemalloc
+
+    s = np.linspace(-5, 5, 2**18)  # 2 MB
+    tracemalloc.start()
+    try:
+        psi = pdecore.potential(lambda s2, lam: np.ones_like(s2), s)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_allclose(psi, s**2 / 2, rtol=1e-12)  # Psi of g = 1 is s^2 / 2
+    assert peak < 10 * s.nbytes

@@ -301,3 +301,18 @@ def test_explicit_evolution_equals_repeated_steps(rng, order, h, shape):
     final = ev.u.copy()
     pdecore.explicit_evolution(u0, tau, 3, "linear", 0.3, h, order)
     assert_array_equal(ev.u, final)
+
+
+def test_stability_check_uses_a_callable_s_values_on_the_data():
+    u = np.sin(np.linspace(0, 6, 50))
+    # a callable above 1: tau = 0.25 is stable for g <= 1 but not for g = 5
+    with pytest.raises(ValueError, match="g_max=5"):
+        pdecore.explicit_step(u, 0.25, lambda s2, lam: 5.0 + 0 * s2, check_stability=True)
+    pdecore.explicit_step(u, 0.09, lambda s2, lam: 5.0 + 0 * s2, check_stability=True)
+    with pytest.raises(ValueError, match="non-finite"):
+        pdecore.explicit_step(u, 0.1, lambda s2, lam: np.nan * s2, check_stability=True)
+    with pytest.raises(ValueError, match="negative"):
+        pdecore.explicit_step(u, 0.1, lambda s2, lam: -1.0 + 0 * s2, check_stability=True)
+    # the registered diffusivities keep their declared bound 1
+    with pytest.raises(ValueError, match="g_max=1"):
+        pdecore.explicit_step(u, 0.6, "perona_malik", check_stability=True)

@@ -4,11 +4,14 @@
     file, and the loaders write nothing anywhere (no cache: not next to the data, not in
     the working folder, not in ``$HOME``, ``$XDG_CACHE_HOME`` or the temporary folder)
     and keep nothing in memory: once the file is repaired, the next call reads it.
-(b) The Makefile's chapter rules run papermill into ``X.tmp.ipynb`` and rename it to
-    ``X.ipynb`` only when every cell has run. The recipes are read from the repository's
-    Makefile and run in a throwaway Makefile on a tiny notebook whose cell sleeps; the
-    run is killed mid-cell (SIGKILL, and SIGTERM), and afterwards the target does not
-    exist and ``make -q`` says it is out of date. No real chapter is executed.
+(b) The Makefile's chapter rules run papermill into a unique hidden temporary file and
+    rename it to ``X.ipynb`` only when every cell has run. The recipes are read from the
+    repository's Makefile and run in a throwaway Makefile on a tiny notebook whose cell
+    sleeps; the run is killed mid-cell (SIGKILL, SIGTERM, Ctrl-C), and afterwards the
+    target does not exist and ``make -q`` says it is out of date; two concurrent builds
+    of one target give one complete notebook. No real chapter is executed.
+(c) ``make chapter-NAME PM_ARGS=...`` refuses unknown parameter names and values of the
+    wrong type before papermill starts, listing the chapter's parameters.
 """
 
 from __future__ import annotations
@@ -145,6 +148,14 @@ RULES = {
 }
 
 
+def _makefile_head(text: str, tmp_path: Path) -> list[str]:
+    """Shell, paths, papermill flags and the ``atomically`` macro of the real Makefile."""
+    define = re.search(r"^define atomically\n.*?^endef\n", text, re.MULTILINE | re.DOTALL)
+    return ["SHELL := /bin/bash", ".SHELLFLAGS := -eu -o pipefail -c",
+            f"BIN := {Path(sys.executable).parent}", f"BUILD := {tmp_path / '_build'}",
+            f"PM_FLAGS := {_variable(text, 'PM_FLAGS')}", "PM_ARGS ?=", define.group(0)]
+
+
 def _tiny_makefile(tmp_path: Path, rule: str) -> tuple[Path, Path]:
     """A Makefile with the repository's recipe for ``rule`` and a sleepy notebook."""
     text = (REPO / "Makefile").read_text()
@@ -157,12 +168,7 @@ def _tiny_makefile(tmp_path: Path, rule: str) -> tuple[Path, Path]:
     assert define and "mktemp" in define.group(0) and 'mv -f "$$tmp"' in define.group(0)
     makefile = tmp_path / "Makefile"
     makefile.write_text("\n".join([
-        "SHELL := /bin/bash",
-        ".SHELLFLAGS := -eu -o pipefail -c",
-        f"BIN := {Path(sys.executable).parent}",
-        f"BUILD := {tmp_path / '_build'}",
-        f"PM_FLAGS := {_variable(text, 'PM_FLAGS')}",
-        define.group(0),
+        *_makefile_head(text, tmp_path),
         f"{RULES[rule]}: $(BUILD)/notebooks/%.ipynb",
         *recipe,
         "",
@@ -256,3 +262,59 @@ def test_an_empty_file_is_reported_as_truncated(tmp_path):
     with pytest.raises(ValueError, match=r"0 bytes, shorter than an IDX header; the file is "
                                          r"truncated"):
         data.read_idx(path)
+
+
+def _tiny_chapter_rule(tmp_path: Path) -> Path:
+    """A Makefile with the repository's ``chapter-%`` recipe and a one-cell chapter."""
+    text = (REPO / "Makefile").read_text()
+    checker = tmp_path / "book" / "_ext" / "check_params.py"
+    checker.parent.mkdir(parents=True)
+    checker.write_text((REPO / "book" / "_ext" / "check_params.py").read_text())
+    makefile = tmp_path / "Makefile"
+    makefile.write_text("\n".join([
+        *_makefile_head(text, tmp_path),
+        "chapter-%: $(BUILD)/notebooks/%.ipynb",
+        *_rule(text, "chapter-%"),
+        "",
+    ]))
+    nb = nbformat.v4.new_notebook(
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}})
+    nb.cells = [
+        nbformat.v4.new_code_cell("quick = False\nseed = 0\nlam = 10.0\nname = 'x'",
+                                  metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("print(repr(quick), seed, lam, name)"),
+    ]
+    source = tmp_path / "_build" / "notebooks" / "tiny.ipynb"
+    source.parent.mkdir(parents=True)
+    nbformat.write(nb, source)
+    return makefile
+
+
+@pytest.mark.parametrize("args, message", [
+    ("-p lamda 5", "unknown parameter 'lamda'"),
+    ("-p quick false", "quick must be True or False, got 'false'"),
+    ("-p quick 2", "quick must be True or False, got 2"),
+    ("-p seed 1.5", "seed must be an integer"),
+    ("-y 'lam: [1, 2]'", "lam must be a number"),
+])
+def test_a_rerun_refuses_unknown_names_and_wrong_types(tmp_path, args, message):
+    makefile = _tiny_chapter_rule(tmp_path)
+    done = subprocess.run(["make", "--no-print-directory", "-f", str(makefile), "chapter-tiny",
+                           f"PM_ARGS={args}"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode != 0
+    assert message in done.stderr and "its parameters are: quick (default False)" in \
+        done.stderr
+    assert not (tmp_path / "_build" / "runs").exists()  # papermill never started
+
+
+def test_a_rerun_with_valid_parameters_runs_and_records_them(tmp_path):
+    makefile = _tiny_chapter_rule(tmp_path)
+    done = subprocess.run(["make", "--no-print-directory", "-f", str(makefile), "chapter-tiny",
+                           "PM_ARGS=-p quick True -p seed 3 -r name 7"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = nbformat.read(tmp_path / "_build" / "runs" / "tiny.ipynb", as_version=4)
+    assert out.metadata.papermill.parameters == {"quick": True, "seed": 3, "name": "7"}
+    assert "True 3 10.0 7" in out.cells[-1].outputs[0]["text"]

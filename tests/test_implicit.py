@@ -135,3 +135,14 @@ def test_jacobi_slows_down_with_tau(rng):
 def test_jacobi_bad_omega():
     with pytest.raises(ValueError, match="omega"):
         pdecore.semi_implicit_jacobi(np.ones(5), 1.0, omega=1.5)
+
+
+@pytest.mark.parametrize("diffusivity, order", [("linear", 1), ("perona_malik", 1),
+                                                ("linear", 2)])
+def test_a_step_too_large_for_floating_point_is_refused(diffusivity, order):
+    u = np.sin(np.linspace(0, 6, 40)) * 10
+    with pytest.raises(ValueError, match="tau=1e\\+16 is too large"):
+        pdecore.semi_implicit_step(u, 1e16, diffusivity, order=order)
+    # large but representable steps keep the average (the exact step preserves it)
+    v = pdecore.semi_implicit_step(u, 1e6, diffusivity, order=order)
+    assert v.mean() == pytest.approx(u.mean(), abs=1e-8)

@@ -511,3 +511,13 @@ def test_bad_input_raises(case):
 def test_level_without_prolongation_is_coarsest():
     level = Level(A_GOOD)
     assert level.is_coarsest and level.n == 8 and level.n_coarse == 4
+
+
+def test_positive_diagonal_but_indefinite_matrix_is_refused():
+    from pdecore.multigrid import Tridiagonal, multigrid_solve
+
+    n = 64
+    A = Tridiagonal(np.full(n, 1.0), np.full(n - 1, 0.9))  # eigenvalues down to 1 - 1.8
+    assert np.linalg.eigvalsh(A.to_sparse().toarray()).min() < 0
+    with pytest.raises(ValueError, match="positive definite.*pivot"):
+        multigrid_solve(A, np.ones(n))

@@ -32,6 +32,7 @@ import pytest
 import torch
 
 import pdecore
+import pdecore.archive
 import pdecore.data
 import pdecore.experiments
 import pdecore.multigrid
@@ -68,6 +69,7 @@ MODULES = {
     "data": pdecore.data,
     "multigrid": pdecore.multigrid,
     "diffusivities": pdecore.diffusivities,
+    "archive": pdecore.archive,
     **{f"experiments.{m}": getattr(pdecore.experiments, m) for m in pdecore.experiments.__all__},
 }
 
@@ -89,6 +91,7 @@ def _public_callables() -> dict[str, object]:
 
 #: frozen dataclasses that only carry results: no validation by design
 RECORDS = {
+    "archive.Archive",  # built by read_archive, which checks its input
     "diffusivities.Diffusivity",  # registry entry; names are checked by get_diffusivity
     "multigrid.Level",  # built by multigrid_hierarchy, which checks its input
     "train.History",
@@ -526,6 +529,42 @@ def _cases() -> dict[str, list[Case]]:
         ("n=2.5", lambda: acc.intermediate_states(SIGNAL, 2.5), TypeError, "n"),
     ]
     cl = classification
+    c["archive.provenance"] = [
+        ("command int", lambda: pdecore.archive.provenance(1, "cpu"), TypeError, "command"),
+        ("device None", lambda: pdecore.archive.provenance("x", None), TypeError, "device"),
+    ]
+    c["archive.read_archive"] = [
+        ("config list", lambda: pdecore.archive.read_archive(".", [1]), TypeError, "config"),
+    ]
+    c["archive.run_jobs"] = [
+        ("jobs list", lambda: pdecore.archive.run_jobs(["a"], str, ".", {}, command="c",
+                                                       device="cpu"), TypeError, "jobs"),
+        ("cost 0", lambda: pdecore.archive.run_jobs({"a": 0}, str, ".", {}, command="c",
+                                                    device="cpu"), TypeError, "jobs"),
+        ("work None", lambda: pdecore.archive.run_jobs({"a": 1}, None, ".", {}, command="c",
+                                                       device="cpu"), TypeError, "work"),
+    ]
+    cls = pdecore.experiments.classification
+    c["experiments.classification.paper_jobs"] = [
+        ("config unknown", lambda: cls.paper_jobs("huge"), ValueError, "config"),
+    ]
+    c["experiments.classification.run_job"] = [
+        ("family unknown", lambda: cls.run_job("x", 8, 0), ValueError, "family"),
+        ("seed -1", lambda: cls.run_job("standard", 8, -1), ValueError, "seed"),
+    ]
+    c["experiments.classification.run_paper"] = [
+        ("config unknown", lambda: cls.run_paper(".", "huge"), ValueError, "config"),
+    ]
+    c["experiments.classification.archive_rows"] = [
+        ("archive list", lambda: cls.archive_rows([]), TypeError, "archive"),
+    ]
+    c["experiments.classification.paper_numbers"] = [
+        ("archive dict", lambda: cls.paper_numbers({}), TypeError, "archive"),
+    ]
+    c["experiments.classification.plateau"] = [
+        ("rows ints", lambda: cls.plateau([1]), TypeError, "rows"),
+        ("window 0", lambda: cls.plateau([], window=0), ValueError, "window"),
+    ]
     c["experiments.classification.load_images"] = [
         ("dataset unknown", lambda: cl.load_images("mnist"), ValueError, "dataset"),
         ("n_train=0", lambda: cl.load_images(n_train=0), ValueError, "n_train"),

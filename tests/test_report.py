@@ -40,7 +40,8 @@ GOOD = {
                                "cmp_classical_perona_malik": "tie"},
     "07_image_classification": {"block_ratio": 0.5, "deep_wins": 3, "deep_losses": 0,
                                 "n_budgets": 3, "n_seeds": 3, "mean_gap_deep": 1.0,
-                                "sd_gap_deep": 0.2, "stable_wins": 0, "stable_losses": 3},
+                                "sd_gap_deep": 0.2, "stable_wins": 0, "stable_losses": 3,
+                                "n_train": 12000, "epochs": 2, "paper_complete": 0},
 }
 
 
@@ -86,3 +87,16 @@ def test_learned_flux_neither_nonmonotone_nor_better_is_not_confirmed():
     results["06_learned_activations"].update(nonmono_blocks=1,
                                              cmp_trainable_monotone="worse")
     assert _verdicts(results)[3] == "not confirmed"
+
+
+def test_a_complete_paper_archive_decides_the_e5_row_and_is_named():
+    results = {k: dict(v) for k, v in GOOD.items()}
+    results["07_image_classification"].update(
+        paper_complete=1, paper_n_train=60000, paper_epochs=8, paper_n_seeds=3,
+        paper_deep_wins=0, paper_deep_losses=2, paper_n_budgets=2,
+        paper_mean_gap_deep=-1.0, paper_sd_gap_deep=0.3, paper_stable_wins=0,
+        paper_stable_losses=2)
+    row = report.assess_claims(results)[5]
+    assert row.verdict == "not confirmed" and "make paper archive" in row.measured
+    assert "60000 images" in row.measured
+    assert "default run" in report.assess_claims(GOOD)[5].measured

@@ -126,3 +126,60 @@ def test_fit_rejects_bad_data():
         fit(linear(), X, y, loss="cross_entropy", **kw)
     with pytest.raises(ValueError, match="batch_size"):
         evaluate(linear(), X, y, batch_size=0)
+
+
+def test_a_diverging_fit_stops_naming_epoch_and_batch_and_keeps_finite_weights():
+    X, y = regression()
+    net = linear()
+    with pytest.raises(FloatingPointError, match=r"epoch 1, batch \d+"):
+        fit(net, X, y, epochs=3, batch_size=16, lr=1e300, seed=0)
+    assert all(torch.isfinite(p).all() for p in net.parameters())
+
+
+class _NanOnMarker(nn.Module):
+    """A linear model whose output is NaN for inputs carrying the marker value 1000."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = linear()
+
+    def forward(self, x):
+        out = self.lin(x)
+        return torch.where((x == 1000).any(dim=1, keepdim=True), float("nan"), out)
+
+
+def test_a_loss_that_turns_nan_mid_training_is_caught():
+    X, y = regression()
+    X[40, 0] = 1000.0
+    net = _NanOnMarker()
+    with pytest.raises(FloatingPointError, match=r"epoch 1, batch [2-8]"):
+        fit(net, X, y, epochs=2, batch_size=16, lr=1e-2, seed=0)
+    assert all(torch.isfinite(p).all() for p in net.parameters())
+
+
+def test_broadcasting_targets_are_refused():
+    X, y = regression()
+    with pytest.raises(ValueError, match="shape of the model's output"):
+        fit(linear(), X, y[:, 0], epochs=1, batch_size=16, lr=1e-2, seed=0)
+
+
+def test_class_labels_outside_the_outputs_are_refused():
+    X = torch.randn(20, 3)
+    with pytest.raises(ValueError, match=r"labels 0\.\.1 .* got labels 0\.\.2"):
+        fit(nn.Linear(3, 2), X, torch.arange(20) % 3, loss="cross_entropy", epochs=1,
+            batch_size=20, lr=1e-2, seed=0)
+
+
+def test_a_model_without_trainable_parameters_is_refused():
+    X, y = regression()
+    net = linear().requires_grad_(False)
+    with pytest.raises(ValueError, match="no trainable parameters"):
+        fit(net, X, y, epochs=1, batch_size=16, lr=1e-2, seed=0)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_cuda_without_a_gpu_is_a_clear_error():
+    X, y = regression()
+    with pytest.raises(ValueError, match="no CUDA device"):
+        fit(linear(), X, y, epochs=1, batch_size=16, lr=1e-2, seed=0,
+            device="cuda")

@@ -490,3 +490,15 @@ def test_unknown_update_mode(func, bad):
     with pytest.raises(ValueError, match="^update must be one of") as info:
         getattr(pdecore, func)(**VALID_CALLS[func], update=bad)
     assert "'cycle'" in str(info.value) and "'step'" in str(info.value)
+
+
+@pytest.mark.parametrize("call", [
+    lambda v: pdecore.explicit_step(np.linspace(0, 1, 16), 0.1, "perona_malik", lam=v),
+    lambda v: pdecore.semi_implicit_step(np.linspace(0, 1, 16), 0.1, "perona_malik", h=v),
+    lambda v: pdecore.energy(np.linspace(0, 1, 16), "charbonnier", lam=v),
+    lambda v: pdecore.stability_limit(16, 1, h=v),
+])
+@pytest.mark.parametrize("value", [1e-200, 1e200])
+def test_extreme_scales_are_refused_by_name(call, value):
+    with pytest.raises(ValueError, match=r"(lam|h) must lie in \[1e-30, 1e\+30\]"):
+        call(value)

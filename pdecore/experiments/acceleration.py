@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.fft
 
-from .._validation import as_int, as_positive, as_signal
+from .._validation import as_int, as_positive, as_scale, as_signal
 from ..diffusivities import DiffusivityLike, get_diffusivity
 from ..explicit import _explicit_step, explicit_evolution
 from ..fed import fed_cycle_length, fed_evolution, fed_step_sizes
@@ -166,7 +166,7 @@ def reference_solution(
     """
     f = as_signal(f, "f")
     d = get_diffusivity(diffusivity)
-    lam, h, tau = as_positive(lam, "lam"), as_positive(h, "h"), as_positive(tau, "tau")
+    lam, h, tau = as_scale(lam, "lam"), as_scale(h, "h"), as_positive(tau, "tau")
     limit = 2.78 / (d.g_max * (4.0 if order == 1 else 16.0) / h ** (2 * order))
     if tau > limit:
         raise ValueError(f"tau={tau} is outside the Runge-Kutta stability interval; "
@@ -213,7 +213,7 @@ def linear_exact(f: object, T: float, h: float = 1.0) -> np.ndarray:
     if f.ndim != 1:
         raise ValueError(f"f must be one signal (N,), got shape {f.shape}")
     T = as_positive(T, "T", allow_zero=True)
-    h = as_positive(h, "h")
+    h = as_scale(h, "h")
     mu = 4.0 * np.sin(np.pi * np.arange(f.size) / (2 * f.size)) ** 2 / h**2
     return scipy.fft.idct(np.exp(-T * mu) * scipy.fft.dct(f, norm="ortho"), norm="ortho")
 
@@ -547,7 +547,7 @@ def work_study(
         raise ValueError(f"grid_ratio must be > 1, got {grid_ratio}")
     repeats = as_int(timing_repeats, "timing_repeats", minimum=0)
     tau_max = stability_limit(f.size)
-    study = _Study(f, T, ref, diffusivity, as_positive(lam, "lam"), tau_max,
+    study = _Study(f, T, ref, diffusivity, as_scale(lam, "lam"), tau_max,
                    as_int(max_work, "max_work"))
     for s in schemes:
         study.curve(s, grid_ratio, levels[-1])

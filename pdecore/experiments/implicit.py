@@ -51,7 +51,7 @@ from scipy.integrate import solve_ivp
 from scipy.linalg import eigvalsh_tridiagonal, lapack
 
 from .. import results
-from .._validation import as_int, as_positive, as_signal
+from .._validation import as_int, as_positive, as_scale, as_signal
 from ..diffusivities import (
     Diffusivity,
     DiffusivityLike,
@@ -259,7 +259,7 @@ def reference_solution(
     T = as_positive(T, "T")
     tau = as_positive(tau, "tau")
     d = get_diffusivity(diffusivity)
-    lam = as_positive(lam, "lam")
+    lam = as_scale(lam, "lam")
     return _rk4(f, [T], d, lam, tau)[0]  # the one RK4 of the book (chapter 3)
 
 
@@ -305,7 +305,7 @@ def local_error_terms(
     if u.ndim != 1:
         raise ValueError(f"u must be one signal of shape (N,), got shape {u.shape}")
     d = get_diffusivity(diffusivity)
-    lam = as_positive(lam, "lam")
+    lam = as_scale(lam, "lam")
     s = np.diff(u)
     g = d.g(s * s, lam)
     slope = flux_derivative(d, s, lam)
@@ -486,7 +486,7 @@ def implicit_newton_step(
         raise ValueError(f"u must be one signal of shape (N,), got shape {u.shape}")
     tau = as_positive(tau, "tau")
     d = get_diffusivity(diffusivity)
-    lam = as_positive(lam, "lam")
+    lam = as_scale(lam, "lam")
     tol = as_positive(tol, "tol")
     maxiter = as_int(maxiter, "maxiter")
     v, norms, ok = _newton(u, tau, d, lam, tol, maxiter)
@@ -664,7 +664,7 @@ def scheme_comparison(
     if not taus:
         raise ValueError("taus must hold at least one step size")
     return _compare(
-        f, T, taus, d, as_positive(lam, "lam"), model=d.name,
+        f, T, taus, d, as_scale(lam, "lam"), model=d.name,
         ref_tau=as_positive(ref_tau, "ref_tau"), ref_rtol=as_positive(ref_rtol, "ref_rtol"),
         ref_max_halvings=8, ivp_rtol=1e-10, tol=1e-10, maxiter=as_int(maxiter, "maxiter"),
         newton_maxiter=200, repeats=as_int(repeats, "repeats")).runs
@@ -750,7 +750,7 @@ def jacobi_sweep(
     tol, maxiter = as_positive(tol, "tol"), as_int(maxiter, "maxiter")
     repeats = as_int(repeats, "repeats")
     d = get_diffusivity(diffusivity)
-    lam = as_positive(lam, "lam")
+    lam = as_scale(lam, "lam")
     out = []
     for tau in taus:
         tau = as_positive(tau, "tau")

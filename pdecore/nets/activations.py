@@ -17,7 +17,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from .._validation import as_int, as_positive
+from .._validation import as_int, as_positive, as_scale
 from ..diffusivities import ALIASES, DIFFUSIVITIES, WEICKERT_C
 
 __all__ = [
@@ -112,7 +112,7 @@ class FluxActivation(nn.Module):
         if key not in TORCH_DIFFUSIVITIES:
             raise ValueError(f"unknown diffusivity {name!r}; choose one of {sorted(DIFFUSIVITIES)}")
         self.name = key
-        self.lam = as_positive(lam, "lam")
+        self.lam = as_scale(lam, "lam")
         self.sector_bound = DIFFUSIVITIES[key].g_max
         self._g = TORCH_DIFFUSIVITIES[key]
 

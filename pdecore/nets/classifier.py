@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from scipy.sparse.linalg import LinearOperator, eigsh
 from torch import nn
 
-from .._validation import as_int, as_positive
+from .._validation import as_bool, as_int, as_positive
 from .activations import as_activation
 
 __all__ = [
@@ -133,7 +133,14 @@ class SymmetricBlock2d(nn.Module):
         self.tau = as_positive(tau, "tau")
         if not isinstance(stable, bool):
             raise TypeError(f"stable must be a bool, got {stable!r}")
+        if stable and not isinstance(getattr(self.activation, "sector_bound", None),
+                                     (int, float)):
+            # the step 2 / (L B^2) needs the largest slope L; assuming 1 is no guarantee
+            raise ValueError(f"activation must declare its largest slope as a numeric "
+                             f"'sector_bound' attribute for stable=True, got "
+                             f"{type(self.activation).__name__}")
         self.stable = stable
+        bias = as_bool(bias, "bias")
         kw = {"dtype": dtype, "device": device}
         c, k = self.channels, self.kernel_size
         # He-type scale, halved: the block applies W twice (W and W^T).
@@ -165,6 +172,8 @@ class SymmetricBlock2d(nn.Module):
         return torch.clamp(limit, max=self.tau)
 
     def _sector(self) -> float:
+        # a declared slope bound; modules without one are refused for stable blocks and
+        # measured with L = 1 by stability_ratio (ReLU's slope)
         return float(getattr(self.activation, "sector_bound", 1.0))
 
     def stability_ratio(self, size: tuple[int, int]) -> float:
@@ -209,6 +218,7 @@ class StandardBlock2d(nn.Module):
         self.channels = as_int(channels, "channels")
         self.kernel_size = _odd_kernel(kernel_size)
         self.activation = as_activation(activation)
+        bias = as_bool(bias, "bias")
         kw = {"dtype": dtype, "device": device}
         c, k = self.channels, self.kernel_size
         scale = 0.5 * (2.0 / (c * k * k)) ** 0.5

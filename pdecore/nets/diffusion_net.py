@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._validation import as_int, as_order, as_positive
+from .._validation import as_int, as_order, as_positive, as_scale
 from ..diffusivities import ALIASES, DIFFUSIVITIES
 from ..operators import STENCILS
 from .activations import OTHER_ACTIVATIONS, TrainableFlux, as_activation
@@ -137,7 +137,7 @@ def norm_bound(weight: torch.Tensor, method: str = "autocorrelation") -> torch.T
 
 def _activation(activation: str | nn.Module, lam: float, n_basis: int, s_max: float,
                 sector_bound: float, flux_basis: str) -> nn.Module:
-    as_positive(lam, "lam")  # checked even where it is not used
+    as_scale(lam, "lam")  # checked even where it is not used
     if isinstance(activation, str) and activation in _TRAINABLE:
         return TrainableFlux(sector_bound=sector_bound, n_basis=n_basis, s_max=s_max,
                              basis=flux_basis, monotone=_TRAINABLE[activation])
@@ -414,7 +414,7 @@ class DiffusionNet(nn.Module, _Trajectory):
             :math:`h^4/8` for ``order=2`` with :math:`L = 1`).
         """
         order = as_order(order)
-        tau, h = as_positive(tau, "tau"), as_positive(h, "h")
+        tau, h = as_positive(tau, "tau"), as_scale(h, "h")
         n_steps = as_int(n_steps, "n_steps")
         net = cls(n_steps, 1, order + 1, diffusivity, lam, dtype=dtype, device=device)
         stencil = torch.as_tensor(STENCILS[order] / h**order, dtype=dtype, device=device)

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._validation import as_int, as_positive
+from .._validation import as_int, as_positive, as_scale
 from ..implicit import _solve_spd_tridiagonal
 from .activations import FluxActivation
 from .resnet import SymmetricBlock, check_signal_tensor, onednn_guard
@@ -95,6 +95,8 @@ class JacobiRNN(nn.Module):
         self.block = block
         self.iterations = as_int(iterations, "iterations")
         self.omega = as_positive(omega, "omega")
+        if self.omega > 1:  # as for the numpy jacobi iteration: damping, not extrapolation
+            raise ValueError(f"omega must be in (0, 1], got omega={self.omega}")
 
     def forward(self, u: torch.Tensor) -> torch.Tensor:
         """Run the sweeps on ``u`` of shape ``(batch, 1, N)``."""
@@ -181,7 +183,7 @@ def semi_implicit_solve(
         )
     if not isinstance(tau, torch.Tensor):
         tau = as_positive(tau, "tau")
-    return _SemiImplicitSolve.apply(u, tau * g, as_positive(h, "h"))
+    return _SemiImplicitSolve.apply(u, tau * g, as_scale(h, "h"))
 
 
 class SemiImplicitLayer(nn.Module):
@@ -215,7 +217,7 @@ class SemiImplicitLayer(nn.Module):
                  h: float = 1.0, trainable_tau: bool = False) -> None:
         super().__init__()
         self.activation = FluxActivation(diffusivity, lam)
-        self.h = as_positive(h, "h")
+        self.h = as_scale(h, "h")
         log_tau = torch.tensor(float(np.log(as_positive(tau, "tau"))), dtype=torch.float64)
         self.log_tau = nn.Parameter(log_tau, requires_grad=trainable_tau)
 

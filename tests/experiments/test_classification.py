@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from pdecore.archive import read_archive
 from pdecore.experiments import classification as c
 from pdecore.nets import ResNetClassifier
 from pdecore.train import History, accuracy
@@ -258,3 +259,68 @@ def test_run_carries_its_inputs_and_states_numbers_from_its_rows():
     assert nums["n_stable"] == int((ratios <= 1).sum())
     with pytest.raises(ValueError, match="unknown settings"):
         c.run("quick", data=data, width=2)
+
+
+def test_paper_runner_is_resumable_and_its_archive_gives_the_tables(fmnist_dir, tmp_path):
+    tiny = dict(c.CONFIGS["quick"], seeds=(0, 1), n_train=20, n_test=10, epochs=3,
+                widths=(2,), families=("standard", "symmetric_deep"), blocks=(1,))
+    folder = tmp_path / "archive"
+    jobs = c.paper_jobs(tiny)
+    assert list(jobs) == ["e5-standard-w2-s0", "e5-symmetric_deep-w2-s0",
+                          "e5-standard-w2-s1", "e5-symmetric_deep-w2-s1"]
+    ran = c.run_paper(folder, tiny, data_root=fmnist_dir, progress=False)
+    assert ran == list(jobs) and c.run_paper(folder, tiny, data_root=fmnist_dir,
+                                             progress=False) == []
+    archive = read_archive(folder, tiny)
+    rows = c.archive_rows(archive)
+    assert [(r.family, r.seed) for r in rows] == [
+        ("standard", 0), ("symmetric_deep", 0), ("standard", 1), ("symmetric_deep", 1)]
+    assert all(len(r.history.val_accuracy) == 3 for r in rows)
+    # a record holds what the same job gives when run directly (same seed, same data)
+    direct = c.run_job("standard", 2, 1, tiny, data_root=fmnist_dir)
+    record = archive.current["e5-standard-w2-s1"]
+    assert record["test_accuracy"] == direct["test_accuracy"]
+    assert record["parameters"] == direct["parameters"] == rows[2].params
+    assert "standard" in c.results_table(rows)
+    gains = c.plateau(rows)["gains"]
+    mean = np.mean([[r.history.val_accuracy for r in rows if r.family == "standard"]],
+                   axis=1)[0]
+    assert gains[(2, "standard")] == pytest.approx(mean[-1] - mean[0])
+    with pytest.raises(TypeError, match="archive"):
+        c.archive_rows(rows)
+    nums = c.paper_numbers(archive, tiny)
+    assert nums["paper_complete"] == 1 and nums["paper_runs"] == nums["paper_jobs"] == 4
+    assert nums["paper_n_train"] == 20 and nums["paper_n_seeds"] == 2
+    assert nums["paper_verdict_text"] == c.compare_at_budgets(rows)["text"]
+    assert "CPUs" in nums["paper_machines"]
+    (folder / "e5-standard-w2-s1.json").unlink()
+    partial = c.paper_numbers(read_archive(folder, tiny), tiny)
+    assert partial == {"paper_runs": 3, "paper_jobs": 4, "paper_complete": 0}
+
+
+def test_the_committed_paper_archive_matches_the_paper_configuration():
+    """A changed CONFIGS["paper"] must mark the committed archive stale, not mix it in."""
+    if not c.PAPER_DIR.is_dir() or not any(c.PAPER_DIR.glob("*.json")):
+        pytest.skip("no paper-scale archive committed yet (make paper)")
+    required = ["family", "width", "seed", "n_train", "parameters", "macs_per_sample",
+                "test_accuracy", "test_accuracy_per_epoch", "wall_time_s"]
+    archive = read_archive(c.PAPER_DIR, c.CONFIGS["paper"], required)
+    assert archive.stale == [], "records of another configuration: rerun make paper"
+    assert set(archive.current) <= set(c.paper_jobs("paper"))
+
+
+def test_learning_curves_plot_the_seed_mean_per_budget():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from pdecore.plotting import plot_learning_curves
+
+    rows = []
+    for seed, curve in enumerate([(0.5, 0.6, 0.7), (0.7, 0.8, 0.9)]):
+        for width in (8, 16):
+            row = _row(width, "standard", curve[-1], seed)
+            row.history.val_accuracy[:] = curve
+            rows.append(row)
+    fig = plot_learning_curves(rows)
+    assert len(fig.axes) == 2
+    np.testing.assert_allclose(fig.axes[1].lines[0].get_ydata(), [60, 70, 80])

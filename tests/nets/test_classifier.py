@@ -255,6 +255,14 @@ def test_stable_block_keeps_a_small_tau_and_has_gradients():
         SymmetricBlock2d(2, stable=1)
 
 
+def test_stable_block_refuses_an_activation_without_a_slope_bound():
+    # without a declared slope L the step 2 / (L B^2) cannot be guaranteed (a slope-5
+    # module would grow differences 5x if L = 1 were assumed)
+    with pytest.raises(ValueError, match="sector_bound"):
+        SymmetricBlock2d(2, activation=torch.nn.Hardtanh(-5.0, 5.0), stable=True)
+    SymmetricBlock2d(2, activation=torch.nn.Hardtanh(), stable=False)  # no claim made
+
+
 @pytest.mark.parametrize("block, channels, blocks, size, in_ch, k", [
     ("standard", 8, (2, 2), (28, 28), 1, 3),
     ("symmetric", 8, (4, 4), (28, 28), 1, 3),
@@ -272,3 +280,10 @@ def test_multiply_adds_match_torch_s_operation_count(block, channels, blocks, si
     # torch counts 2 flops per multiply-add of every convolution and matrix product
     assert classifier_macs(block, channels, blocks, size, in_ch, 10, k) == (
         counter.get_total_flops() // 2)
+
+
+@pytest.mark.parametrize("make", [lambda: SymmetricBlock2d(2, bias="no"),
+                                  lambda: StandardBlock2d(2, bias=1)])
+def test_2d_flags_must_be_booleans(make):
+    with pytest.raises(TypeError, match="bias must be True or False"):
+        make()

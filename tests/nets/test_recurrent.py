@@ -65,3 +65,10 @@ def test_bad_inputs():
         JacobiRNN(SymmetricBlock(2, 3), 3)
     with pytest.raises(ValueError, match="g"):
         semi_implicit_solve(torch.zeros(2, 5), torch.zeros(2, 5), 1.0)
+
+
+def test_jacobi_rnn_refuses_extrapolating_omega_like_its_numpy_twin():
+    with pytest.raises(ValueError, match="omega"):
+        pdecore.semi_implicit_jacobi(np.ones(8), 1.0, "linear", omega=5.0)
+    with pytest.raises(ValueError, match=r"omega must be in \(0, 1\]"):
+        JacobiRNN(SymmetricBlock(1), 5, omega=5.0)
