@@ -234,7 +234,8 @@ BENCH_ARGS ?=
 PAPER_ARGS ?=
 paper: $(PKG_STAMP) | $(FMNIST_FILE) ## E5 at paper scale into results/paper (hours; resumable; PAPER_ARGS="--device cuda")
 	@echo "==> E5 paper configuration: one job per network and seed; interrupt and rerun to resume"
-	$(BIN)/python -m pdecore.experiments.classification --out results/paper --threads 2 $(PAPER_ARGS)
+	$(BIN)/python -c 'import sys; from pdecore.experiments.classification import _main; sys.exit(_main())' \
+	  --out results/paper --threads 2 $(PAPER_ARGS)
 
 bench: $(ENV_STAMP) ## Time pdecore against numpy/torch/scipy/pyamg, print ratios (BENCH_ARGS=--quick)
 	@echo "==> Benchmarks (interleaved repeats, median; ratio = pdecore / other, < 1: pdecore faster)"

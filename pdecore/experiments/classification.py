@@ -903,8 +903,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--dataset", default="fashion_mnist")
     parser.add_argument("--data-root", default=None)
     args = parser.parse_args(argv)
-    command = "python -m pdecore.experiments.classification " + " ".join(
-        argv if argv is not None else sys.argv[1:])
+    command = "make paper: " + " ".join(argv if argv is not None else sys.argv[1:])
     done = run_paper(args.out, args.config, dataset=args.dataset,
                      data_root=args.data_root, device=args.device, threads=args.threads,
                      command=command.strip())
