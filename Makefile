@@ -133,6 +133,7 @@ define stage
 	rm -f $(addprefix $(2)/,$(NOTEBOOK_MD))
 	cp $(1)/*.ipynb $(2)/book/chapters/
 	$(foreach a,$(APPENDIX),mv $(2)/book/chapters/$(a).ipynb $(2)/book/appendix/;)
+	$(BIN)/python book/_ext/hide_injected.py $(2)/book/chapters/*.ipynb $(2)/book/appendix/*.ipynb
 	sed 's/^  execute_notebooks: cache/  execute_notebooks: "off"/' _config.yml > $(2)/_config.yml
 	cp _toc.yml $(2)/_toc.yml
 endef

@@ -18,7 +18,10 @@ from .results import read_results, results_path
 
 __all__ = [
     "CHAPTERS",
+    "IDENTITY_TOL",
     "VERDICTS",
+    "VERDICT_RULE",
+    "VERIFIED",
     "ClaimRow",
     "assess_claims",
     "chapter_results",
@@ -89,37 +92,89 @@ def chapter_results(
 
 @dataclass(frozen=True)
 class ClaimRow:
-    """One claim of the abstract, where it is tested, what was measured, the verdict."""
+    """One row of the report: a claim, where it is checked, the evidence and the verdict.
+
+    Attributes
+    ----------
+    claim : str
+        The statement, from the paper's abstract or the book's dictionary.
+    kind : {"verified", "empirical"}
+        ``"verified"``: holds by construction (an identity, a count, a theorem checked at
+        its own bound); the evidence is its measured defect. ``"empirical"``: an
+        experiment that could have come out otherwise; the verdict follows from seeds and
+        the stated rule.
+    chapter : str
+        Label of the chapter that checks it.
+    experiment : str
+        Experiment or check name.
+    evidence : str
+        What was measured.
+    seeds : int
+        Seeds (independent runs) behind the evidence; 1 for deterministic numerics.
+    verdict : str
+        One of :data:`VERIFIED` (verified rows) or :data:`VERDICTS` (empirical rows).
+    """
 
     claim: str
+    kind: str
     chapter: str
     experiment: str
-    measured: str
+    evidence: str
+    seeds: int
     verdict: str
 
 
-#: The possible verdicts, from best to worst.
+#: Verdicts of empirical rows, from best to worst.
 VERDICTS = ("confirmed", "partly confirmed", "not confirmed", "not tested")
 
-#: Chapter titles by label, for the table.
+#: Verdicts of rows that hold by construction.
+VERIFIED = ("verified", "not verified", "not tested")
+
+#: Largest deviation at which a network counts as its scheme (rounding level).
+IDENTITY_TOL = 1e-10
+
+#: How the empirical verdicts are computed from a count of comparisons.
+VERDICT_RULE = ("confirmed: every comparison came out as claimed; partly confirmed: some "
+                "did; not confirmed: none did; not tested: the chapter did not run. A "
+                "learned comparison counts only when it holds by the win rule over seeds "
+                "(pdecore.results.WIN_RULE).")
+
+#: Chapter titles by label, for the tables.
 CHAPTER_TITLES = {
     "ch-explicit": "2, explicit schemes",
+    "ch-acceleration": "3, FED/FSI",
+    "ch-implicit": "4, implicit schemes",
     "ch-multigrid": "5, multigrid",
     "ch-learned-activations": "6, learned activations",
     "ch-classification": "7, classification",
 }
 
 
-def _outcome(wins: int, total: int) -> str:
-    if total == 0:
+def _share(wins: int, total: int) -> str:
+    """Apply :data:`VERDICT_RULE` to ``wins`` of ``total`` comparisons."""
+    if total <= 0:
         return "not tested"
-    return "confirmed" if wins == total else "partly confirmed" if wins else "not confirmed"
+    return "confirmed" if wins == total else "partly confirmed" if wins > 0 \
+        else "not confirmed"
+
+
+def _verified(ok: bool) -> str:
+    return "verified" if ok else "not verified"
+
+
+def _e5_source(c: Mapping[str, object]) -> tuple[str, str]:
+    """Prefix of the E5 numbers to use and the sentence naming their source."""
+    if int(c.get("paper_complete", 0)) == 1:
+        return "paper_", (f"make paper archive ({c['paper_n_train']} images, "
+                          f"{c['paper_epochs']} epochs)")
+    return "", f"the chapter's own run ({c['n_train']} images, {c['epochs']} epochs)"
 
 
 def assess_claims(results: Mapping[str, Mapping[str, object]]) -> list[ClaimRow]:
-    """Turn the chapters' glued numbers into one verdict per claim of the abstract.
+    """Turn the chapters' numbers into the report's rows: verified, then empirical.
 
-    A claim whose chapter was not executed gets the verdict ``"not tested"``.
+    A row whose chapter was not executed gets the verdict ``"not tested"``. The rules
+    are :data:`IDENTITY_TOL` for identities and :data:`VERDICT_RULE` for experiments.
 
     Parameters
     ----------
@@ -132,117 +187,160 @@ def assess_claims(results: Mapping[str, Mapping[str, object]]) -> list[ClaimRow]
     """
     r = {k: v if isinstance(v, _Numbers) else _Numbers(v, f"{k}.results.json")
          for k, v in results.items()}
-    rows = []
+    rows: list[ClaimRow] = []
 
-    def missing(*names):
-        return any(n not in r for n in names)
+    def add(claim, kind, chapter, experiment, needs, make):
+        if any(n not in r for n in needs):
+            rows.append(ClaimRow(claim, kind, chapter, experiment, "-", 0, "not tested"))
+        else:
+            evidence, seeds, verdict = make(*(r[n] for n in needs))
+            rows.append(ClaimRow(claim, kind, chapter, experiment, evidence, seeds,
+                                 verdict))
 
-    claim = "A symmetric residual block with provable (Euclidean) stability"
-    if missing("02_explicit_resnet"):
-        rows.append(ClaimRow(claim, "ch-explicit", "E1", "-", "not tested"))
-    else:
-        c = r["02_explicit_resnet"]
-        ok = c["sym_at_bound"] <= 1 + 1e-12 and c["n_std_grow"] > 0
-        rows.append(ClaimRow(
-            claim, "ch-explicit", "E1",
-            f"largest norm ratio of symmetric networks at the bound {c['sym_at_bound']:.6f}; "
-            f"{c['n_std_grow']} of {c['n_std']} standard networks grew",
-            "confirmed" if ok else "not confirmed"))
+    # --- verified by construction -----------------------------------------------------
+    add("An explicit diffusion step is a symmetric residual block (skip = time step)",
+        "verified", "ch-explicit", "network = scheme", ["02_explicit_resnet"],
+        lambda c: (f"largest deviation {c['equiv_err']:.1e} over {c['n_equiv_cases']} "
+                   f"cases", 1, _verified(c["equiv_err"] <= IDENTITY_TOL)))
+    add("FED/FSI cycles are ResNets with varying steps and extrapolating skips",
+        "verified", "ch-acceleration", "network = scheme", ["03_fed_fsi"],
+        lambda c: (f"largest deviation {c['net_dev']:.1e}", 1,
+                   _verified(c["net_dev"] <= IDENTITY_TOL)))
+    add("An implicit step solved by iteration is a recurrent network", "verified",
+        "ch-implicit", "network = scheme", ["04_implicit_rnn"],
+        lambda c: (f"largest deviation {c['rnn_dev']:.1e}", 1,
+                   _verified(c["rnn_dev"] <= IDENTITY_TOL)))
+    add("A multigrid V-cycle is a U-net", "verified", "ch-multigrid",
+        "network = scheme", ["05_multigrid_unet"],
+        lambda c: (f"largest deviation {c['unet_dev']:.1e}", 1,
+                   _verified(c["unet_dev"] <= IDENTITY_TOL)))
+    ratios = [r[ch][key] for ch, key in (("02_explicit_resnet", "param_ratio"),
+                                         ("07_image_classification", "block_ratio"))
+              if ch in r]
+    rows.append(ClaimRow(
+        "A symmetric block has half the trainable parameters of a standard one",
+        "verified", "ch-explicit", "parameter counts",
+        "ratio " + ", ".join(f"{v:.3f}" for v in ratios) if ratios else "-", 1,
+        _verified(all(abs(v - 0.5) < 0.02 for v in ratios)) if ratios else "not tested"))
+    add("Symmetric blocks are stable up to the bound 2/(L ‖W‖²) (theorem)", "verified",
+        "ch-explicit", "E1 at and below the bound", ["02_explicit_resnet"],
+        lambda c: (f"{c['n_sym_grow_below']} of {c['n_sym_below']} networks grew; largest "
+                   f"norm ratio {c['sym_max_below']:.6f}", int(c["n_networks"]),
+                   _verified(int(c["n_sym_grow_below"]) == 0
+                             and c["sym_max_below"] <= 1 + 1e-12)))
+    add("The semi-implicit step is stable for every step size (theorem)", "verified",
+        "ch-implicit", "E3 norm ratios", ["04_implicit_rnn"],
+        lambda c: (f"largest norm ratio {c['semi_max_ratio']:.6f} up to tau = "
+                   f"{c['tau_max_run']:g}", 1, _verified(c["semi_max_ratio"] <= 1 + 1e-12)))
+    add("Stable-by-construction 2D blocks meet the stability condition", "verified",
+        "ch-classification", "E5 step bound", ["07_image_classification"],
+        lambda c: (f"{c['n_stable_c']} of {c['n_stable_blocks']} blocks", 1,
+                   _verified(int(c["n_stable_c"]) == int(c["n_stable_blocks"]))))
 
-    claim = "Skip connections justified by numerics (explicit, FED/FSI, multigrid)"
-    parts = {"02_explicit_resnet": "equiv_err", "03_fed_fsi": "net_dev",
-             "05_multigrid_unet": "unet_dev"}
-    found = {ch: r[ch][key] for ch, key in parts.items() if ch in r}
-    if not found:
-        rows.append(ClaimRow(claim, "ch-explicit", "equivalence", "-", "not tested"))
-    else:
-        worst = max(found.values())
-        verdict = ("confirmed" if len(found) == len(parts) and worst < 1e-10 else
-                   "partly confirmed" if worst < 1e-10 else "not confirmed")
-        rows.append(ClaimRow(
-            claim, "ch-explicit", "network = scheme",
-            f"{len(found)} of {len(parts)} constructions reproduce their scheme; largest "
-            f"deviation {worst:.1e}", verdict))
+    # --- empirical ----------------------------------------------------------------------
+    add("Standard residual blocks are not stable where symmetric ones are", "empirical",
+        "ch-explicit", "E1", ["02_explicit_resnet"],
+        lambda c: (f"{c['n_std_grow']} of {c['n_std']} standard networks grew at the "
+                   f"symmetric bound; growth from weight scale {c['std_first_growth']:g} "
+                   f"of it ({100 * c['frac_std_smallest']:.0f} % of the networks there)",
+                   int(c["n_networks"]), _share(int(c["n_std_grow"]), int(c["n_std"]))))
 
-    claim = "U-nets that implement multigrid learn efficient PDE solutions"
-    if missing("05_multigrid_unet"):
-        rows.append(ClaimRow(claim, "ch-multigrid", "E4", "-", "not tested"))
-    else:
-        c = r["05_multigrid_unet"]
-        learned = _outcome(int(c["e4_wins"]), int(c["e4_pairs"]))
+    def fed(c):
+        faster = int(c["faster_lin"]) + int(c["faster_pm"])
+        cells = int(c["cells_lin"]) + int(c["cells_pm"])
+        return (f"fewer steps than the best explicit run at matched accuracy in "
+                f"{c['faster_lin']} of {c['cells_lin']} settings for linear diffusion "
+                f"(up to {c['best_max_lin']:.1f}x) and {c['faster_pm']} of "
+                f"{c['cells_pm']} for Perona-Malik (up to {c['best_max_pm']:.1f}x)", 1,
+                _share(faster, cells))
+    add("Extrapolating skips (FED/FSI) accelerate explicit diffusion", "empirical",
+        "ch-acceleration", "E2", ["03_fed_fsi"], fed)
+
+    def recurrent(c):
+        keys = [k for k in c if k.startswith("semi_vs_exp_time_")]
+        faster = sum(c[k] < 1 / c["cost_tie_factor"] for k in keys)
+        return (f"semi-implicit (recurrent) at least {c['cost_tie_factor']:g}x faster "
+                f"than explicit at matched accuracy in {faster} of {len(keys)} settings; "
+                f"the fixed-point recurrent network converged only up to tau = "
+                f"{c['fp_largest_tau_lin']:g} (explicit stable up to "
+                f"{c['exp_largest_stable_tau_lin']:g})", 1, _share(faster, len(keys)))
+    add("Recurrent (implicit) schemes beat explicit ones at matched accuracy",
+        "empirical", "ch-implicit", "E3", ["04_implicit_rnn"], recurrent)
+
+    def multigrid(c):
+        learned = _share(int(c["e4_wins"]), int(c["e4_pairs"]))
         # "efficient" is judged against the exact O(N) solver the book has (dptsv)
         beaten = c["best_vs_dptsv"] == "slower and less accurate"
         verdict = "partly confirmed" if beaten and learned == "confirmed" else learned
-        rows.append(ClaimRow(
-            claim, "ch-multigrid", "E4",
-            f"multigrid U-net better than the standard U-net at {c['e4_wins']} of "
-            f"{c['e4_pairs']} equal budgets (paired over seeds); the best learned net is "
-            f"{c['best_vs_dptsv']} than the exact tridiagonal solver "
-            f"({c['best_dptsv_time_ratio']:.1f}x its time)", verdict))
+        return (f"multigrid U-net better than the standard U-net at {c['e4_wins']} of "
+                f"{c['e4_pairs']} equal budgets by the win rule; the best learned net is "
+                f"{c['best_vs_dptsv']} than the exact tridiagonal solver "
+                f"({c['best_dptsv_time_ratio']:.1f}x its time)", int(c["e4_n_seeds"]),
+                verdict)
+    add("U-nets that implement multigrid learn efficient PDE solutions", "empirical",
+        "ch-multigrid", "E4", ["05_multigrid_unet"], multigrid)
 
-    claim = "Trainable nonmonotone activation functions"
-    if missing("06_learned_activations"):
-        rows.append(ClaimRow(claim, "ch-learned-activations", "E6", "-", "not tested"))
-    else:
-        c = r["06_learned_activations"]
+    def activations(c):
         nonmono = 2 * int(c["nonmono_blocks"]) > int(c["all_blocks"])
         key = c["cmp_trainable_monotone"]  # one factor: nonmonotone vs monotone, both learned
         wins, n_mono = int(c["wins_mono_paired"]), int(c["n_mono"])
         verdict = ("confirmed" if nonmono and key == "better" and wins == n_mono else
                    "partly confirmed" if key == "better" or nonmono else "not confirmed")
-        rows.append(ClaimRow(
-            claim, "ch-learned-activations", "E6",
-            f"{c['nonmono_blocks']} of {c['all_blocks']} learned fluxes nonmonotone; against "
-            f"a trainable monotone flux with the same parameters: {key} over {c['n_runs']} "
-            f"seeds (test RMSE {c['rmse_trainable']:.4f} vs "
-            f"{c['rmse_trainable_monotone']:.4f}); better than {wins} of {n_mono} monotone "
-            f"networks by the win rule; classical Perona-Malik tuned on validation: "
-            f"{c['rmse_classical_perona_malik']:.4f} (the network is "
-            f"{c['cmp_classical_perona_malik']} against it)", verdict))
+        return (f"{c['nonmono_blocks']} of {c['all_blocks']} learned fluxes nonmonotone; "
+                f"against a trainable monotone flux with the same parameters: {key} "
+                f"(test RMSE {c['rmse_trainable']:.4f} vs "
+                f"{c['rmse_trainable_monotone']:.4f}); better than {wins} of {n_mono} "
+                f"monotone networks; classical Perona-Malik tuned on validation: "
+                f"{c['rmse_classical_perona_malik']:.4f} (the network is "
+                f"{c['cmp_classical_perona_malik']} against it)", int(c["n_runs"]), verdict)
+    add("Trainable nonmonotone activations", "empirical", "ch-learned-activations", "E6",
+        ["06_learned_activations"], activations)
 
-    claim = "Half the trainable parameters of a standard block"
-    found = [r[ch][key] for ch, key in (("02_explicit_resnet", "param_ratio"),
-                                        ("07_image_classification", "block_ratio"))
-             if ch in r]
-    if not found:
-        rows.append(ClaimRow(claim, "ch-explicit", "counts", "-", "not tested"))
-    else:
-        ok = all(abs(v - 0.5) < 0.02 for v in found)
-        rows.append(ClaimRow(
-            claim, "ch-explicit", "parameter counts",
-            "ratio symmetric / standard " + ", ".join(f"{v:.3f}" for v in found),
-            "confirmed" if ok else "not confirmed"))
+    def half(c):
+        pre, source = _e5_source(c)
+        n, losses = int(c[pre + "n_budgets"]), int(c[pre + "half_losses"])
+        return (f"{source}: at the same architecture with half the parameters, worse by "
+                f"the win rule at {losses} and better at {c[pre + 'half_wins']} of {n} "
+                f"budgets (mean {c[pre + 'mean_gap_half']:+.2f} ± "
+                f"{c[pre + 'sd_gap_half']:.2f} points)", int(c[pre + "n_seeds"]),
+                _share(n - losses, n))
+    add("Half the parameters at the same architecture cost no accuracy", "empirical",
+        "ch-classification", "E5", ["07_image_classification"], half)
 
-    claim = "Better than standard networks at equal model complexity"
-    if missing("07_image_classification"):
-        rows.append(ClaimRow(claim, "ch-classification", "E5", "-", "not tested"))
-    else:
-        c = r["07_image_classification"]
-        # the paper-scale archive decides when it is complete for the current config
-        paper = int(c.get("paper_complete", 0)) == 1
-        pre, source = (("paper_", f"make paper archive ({c['paper_n_train']} images, "
-                                  f"{c['paper_epochs']} epochs)") if paper else
-                       ("", f"the chapter's default run ({c['n_train']} images, "
-                            f"{c['epochs']} epochs)"))
-        n_seeds = c[f"{pre}n_seeds"]
-        rows.append(ClaimRow(
-            claim, "ch-classification", "E5",
-            f"{source}: symmetric (twice as deep, twice the multiply-adds) better by the "
-            f"win rule at {c[pre + 'deep_wins']} and worse at {c[pre + 'deep_losses']} of "
-            f"{c[pre + 'n_budgets']} budgets over {n_seeds} seeds (mean "
-            f"{c[pre + 'mean_gap_deep']:+.2f} ± {c[pre + 'sd_gap_deep']:.2f} points); "
-            f"stable by construction: better at {c[pre + 'stable_wins']}, worse at "
-            f"{c[pre + 'stable_losses']}",
-            _outcome(int(c[pre + "deep_wins"]), int(c[pre + "n_budgets"]))))
+    def equal(c):
+        pre, source = _e5_source(c)
+        return (f"{source}: symmetric (twice as deep, twice the multiply-adds) better by "
+                f"the win rule at {c[pre + 'deep_wins']} and worse at "
+                f"{c[pre + 'deep_losses']} of {c[pre + 'n_budgets']} budgets (mean "
+                f"{c[pre + 'mean_gap_deep']:+.2f} ± {c[pre + 'sd_gap_deep']:.2f} points); "
+                f"stable by construction: better at {c[pre + 'stable_wins']}, worse at "
+                f"{c[pre + 'stable_losses']}", int(c[pre + "n_seeds"]),
+                _share(int(c[pre + "deep_wins"]), int(c[pre + "n_budgets"])))
+    add("Better than standard networks at equal model complexity", "empirical",
+        "ch-classification", "E5", ["07_image_classification"], equal)
     return rows
 
 
-def claims_table(rows: list[ClaimRow]) -> str:
-    """Return the claims as a Markdown table with links to the chapters."""
-    lines = ["| claim of the abstract | tested in | experiment | measured | verdict |",
-             "|---|---|---|---|---|"]
+def claims_table(rows: list[ClaimRow], kind: str = "empirical") -> str:
+    """Return the rows of one ``kind`` as a Markdown table with links to the chapters.
+
+    Verified rows show the measured defect; empirical rows also the number of seeds.
+    """
+    if kind not in ("verified", "empirical"):
+        raise ValueError(f"kind must be 'verified' or 'empirical', got {kind!r}")
+    if kind == "verified":
+        lines = ["| holds by construction | checked in | check | measured | result |",
+                 "|---|---|---|---|---|"]
+    else:
+        lines = ["| claim | tested in | experiment | evidence | seeds | verdict |",
+                 "|---|---|---|---|---|---|"]
     for r in rows:
+        if r.kind != kind:
+            continue
+        if any("|" in s for s in (r.claim, r.experiment, r.evidence)):
+            raise ValueError(f"a '|' would break the Markdown table: {r.claim!r}")
         where = f"{{ref}}`{CHAPTER_TITLES.get(r.chapter, r.chapter)} <{r.chapter}>`"
-        lines.append(f"| {r.claim} | {where} | {r.experiment} | {r.measured} | "
+        seeds = "" if kind == "verified" else f" {r.seeds or '-'} |"
+        lines.append(f"| {r.claim} | {where} | {r.experiment} | {r.evidence} |{seeds} "
                      f"**{r.verdict}** |")
     return "\n".join(lines)

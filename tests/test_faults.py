@@ -191,10 +191,17 @@ def _tiny_makefile(tmp_path: Path, rule: str) -> tuple[Path, Path]:
     return makefile, target
 
 
+def _default_sigint() -> None:
+    # as in a terminal: a pytest-xdist worker ignores SIGINT, and an ignored signal is
+    # inherited and cannot be trapped by the recipe's shell
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _make(makefile: Path, target: Path, **kw) -> subprocess.Popen:
     return subprocess.Popen(["make", "--no-print-directory", "-f", str(makefile), str(target)],
                             cwd=makefile.parent, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, start_new_session=True, **kw)
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                            preexec_fn=_default_sigint, **kw)
 
 
 def _up_to_date(makefile: Path, target: Path) -> bool:

@@ -29,6 +29,7 @@ import json
 import os
 import re
 import warnings
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urldefrag, urlparse
@@ -306,3 +307,28 @@ def test_chapter_offers_executed_notebook(page: Path):
     nb = json.loads(notebook.read_text(encoding="utf-8"))
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
     assert code and any(c.get("outputs") for c in code), f"{notebook.name} has no outputs"
+
+
+def _shown_code(html: str) -> list[str]:
+    """The source text of every code cell input the page shows."""
+    blocks = re.findall(r'<div class="cell_input[^"]*"[^>]*>(.*?)</pre>', html, re.DOTALL)
+    return [unescape(re.sub(r"<[^>]+>", "", b)) for b in blocks]
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.relative_to(HTML).as_posix() for p in PAGES])
+def test_pages_show_no_bookkeeping_cells(page: Path):
+    """Papermill's injected cell and glue-only cells stay in the notebook, off the page."""
+    html = page.read_text(encoding="utf-8")
+    assert "tag_injected-parameters" not in html, f"{page.name} shows the injected cell"
+    for code in _shown_code(html):
+        statements = [s for s in code.splitlines() if s.strip() and not s.startswith(" ")]
+        assert not statements or not all(s.startswith("glue(") for s in statements), (
+            f"{page.name} shows a cell of glue calls only:\n{code}")
+
+
+def test_the_downloaded_notebook_keeps_the_injected_parameters():
+    page = next(p for p in CHAPTERS if p.stem.startswith("01_"))
+    href = re.findall(r'href="([^"]+\.ipynb)"', page.read_text(encoding="utf-8"))[0]
+    nb = json.loads((page.parent / href).resolve().read_text(encoding="utf-8"))
+    tags = [c.get("metadata", {}).get("tags", []) for c in nb["cells"]]
+    assert any("injected-parameters" in t for t in tags), "the run's parameters are lost"
