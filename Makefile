@@ -97,7 +97,7 @@ $(BUILD)/notebooks/%.ipynb: book/appendix/%.md $(ENV_STAMP)
 	$(call atomically,$@,$(BIN)/jupytext --quiet --to ipynb $< -o "$$tmp")
 
 # The benchmark page renders the stored results of `make bench`.
-BENCH_RESULTS := benchmarks/results.json benchmarks/multigrid_results.json benchmarks/benchlib.py
+BENCH_RESULTS := benchmarks/results.json benchmarks/multigrid_results.json
 $(BUILD)/executed/benchmarks.ipynb $(BUILD)/test/executed/benchmarks.ipynb: $(BENCH_RESULTS)
 
 $(BUILD)/executed/%.ipynb: $(BUILD)/notebooks/%.ipynb $(PKG_STAMP) | $(FMNIST_FILE)

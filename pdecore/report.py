@@ -113,6 +113,8 @@ class ClaimRow:
         Seeds (independent runs) behind the evidence; 1 for deterministic numerics.
     verdict : str
         One of :data:`VERIFIED` (verified rows) or :data:`VERDICTS` (empirical rows).
+    section : str
+        Label of the section (with its figure) the evidence comes from.
     """
 
     claim: str
@@ -122,6 +124,7 @@ class ClaimRow:
     evidence: str
     seeds: int
     verdict: str
+    section: str = ""
 
 
 #: Verdicts of empirical rows, from best to worst.
@@ -189,28 +192,31 @@ def assess_claims(results: Mapping[str, Mapping[str, object]]) -> list[ClaimRow]
          for k, v in results.items()}
     rows: list[ClaimRow] = []
 
-    def add(claim, kind, chapter, experiment, needs, make):
+    def add(claim, kind, where, experiment, needs, make):
+        chapter, section = where
         if any(n not in r for n in needs):
-            rows.append(ClaimRow(claim, kind, chapter, experiment, "-", 0, "not tested"))
+            rows.append(ClaimRow(claim, kind, chapter, experiment, "-", 0, "not tested",
+                                 section))
         else:
             evidence, seeds, verdict = make(*(r[n] for n in needs))
             rows.append(ClaimRow(claim, kind, chapter, experiment, evidence, seeds,
-                                 verdict))
+                                 verdict, section))
 
     # --- verified by construction -----------------------------------------------------
     add("An explicit diffusion step is a symmetric residual block (skip = time step)",
-        "verified", "ch-explicit", "network = scheme", ["02_explicit_resnet"],
+        "verified", ("ch-explicit", "sec-explicit-block"), "network = scheme",
+        ["02_explicit_resnet"],
         lambda c: (f"largest deviation {c['equiv_err']:.1e} over {c['n_equiv_cases']} "
                    f"cases", 1, _verified(c["equiv_err"] <= IDENTITY_TOL)))
     add("FED/FSI cycles are ResNets with varying steps and extrapolating skips",
-        "verified", "ch-acceleration", "network = scheme", ["03_fed_fsi"],
+        "verified", ("ch-acceleration", "sec-fed-network"), "network = scheme", ["03_fed_fsi"],
         lambda c: (f"largest deviation {c['net_dev']:.1e}", 1,
                    _verified(c["net_dev"] <= IDENTITY_TOL)))
     add("An implicit step solved by iteration is a recurrent network", "verified",
-        "ch-implicit", "network = scheme", ["04_implicit_rnn"],
+        ("ch-implicit", "sec-implicit-network"), "network = scheme", ["04_implicit_rnn"],
         lambda c: (f"largest deviation {c['rnn_dev']:.1e}", 1,
                    _verified(c["rnn_dev"] <= IDENTITY_TOL)))
-    add("A multigrid V-cycle is a U-net", "verified", "ch-multigrid",
+    add("A multigrid V-cycle is a U-net", "verified", ("ch-multigrid", "sec-multigrid-network"),
         "network = scheme", ["05_multigrid_unet"],
         lambda c: (f"largest deviation {c['unet_dev']:.1e}", 1,
                    _verified(c["unet_dev"] <= IDENTITY_TOL)))
@@ -221,25 +227,27 @@ def assess_claims(results: Mapping[str, Mapping[str, object]]) -> list[ClaimRow]
         "A symmetric block has half the trainable parameters of a standard one",
         "verified", "ch-explicit", "parameter counts",
         "ratio " + ", ".join(f"{v:.3f}" for v in ratios) if ratios else "-", 1,
-        _verified(all(abs(v - 0.5) < 0.02 for v in ratios)) if ratios else "not tested"))
+        _verified(all(abs(v - 0.5) < 0.02 for v in ratios)) if ratios else "not tested",
+        "sec-explicit-block"))
     add("Symmetric blocks are stable up to the bound 2/(L ‖W‖²) (theorem)", "verified",
-        "ch-explicit", "E1 at and below the bound", ["02_explicit_resnet"],
+        ("ch-explicit", "sec-explicit-stability"), "E1 at and below the bound",
+        ["02_explicit_resnet"],
         lambda c: (f"{c['n_sym_grow_below']} of {c['n_sym_below']} networks grew; largest "
                    f"norm ratio {c['sym_max_below']:.6f}", int(c["n_networks"]),
                    _verified(int(c["n_sym_grow_below"]) == 0
                              and c["sym_max_below"] <= 1 + 1e-12)))
     add("The semi-implicit step is stable for every step size (theorem)", "verified",
-        "ch-implicit", "E3 norm ratios", ["04_implicit_rnn"],
+        ("ch-implicit", "sec-e3"), "E3 norm ratios", ["04_implicit_rnn"],
         lambda c: (f"largest norm ratio {c['semi_max_ratio']:.6f} up to tau = "
                    f"{c['tau_max_run']:g}", 1, _verified(c["semi_max_ratio"] <= 1 + 1e-12)))
     add("Stable-by-construction 2D blocks meet the stability condition", "verified",
-        "ch-classification", "E5 step bound", ["07_image_classification"],
+        ("ch-classification", "sec-e5-stability"), "E5 step bound", ["07_image_classification"],
         lambda c: (f"{c['n_stable_c']} of {c['n_stable_blocks']} blocks", 1,
                    _verified(int(c["n_stable_c"]) == int(c["n_stable_blocks"]))))
 
     # --- empirical ----------------------------------------------------------------------
     add("Standard residual blocks are not stable where symmetric ones are", "empirical",
-        "ch-explicit", "E1", ["02_explicit_resnet"],
+        ("ch-explicit", "sec-e1"), "E1", ["02_explicit_resnet"],
         lambda c: (f"{c['n_std_grow']} of {c['n_std']} standard networks grew at the "
                    f"symmetric bound; growth from weight scale {c['std_first_growth']:g} "
                    f"of it ({100 * c['frac_std_smallest']:.0f} % of the networks there)",
@@ -254,7 +262,7 @@ def assess_claims(results: Mapping[str, Mapping[str, object]]) -> list[ClaimRow]
                 f"{c['cells_pm']} for Perona-Malik (up to {c['best_max_pm']:.1f}x)", 1,
                 _share(faster, cells))
     add("Extrapolating skips (FED/FSI) accelerate explicit diffusion", "empirical",
-        "ch-acceleration", "E2", ["03_fed_fsi"], fed)
+        ("ch-acceleration", "sec-e2"), "E2", ["03_fed_fsi"], fed)
 
     def recurrent(c):
         keys = [k for k in c if k.startswith("semi_vs_exp_time_")]
@@ -265,7 +273,7 @@ def assess_claims(results: Mapping[str, Mapping[str, object]]) -> list[ClaimRow]
                 f"{c['fp_largest_tau_lin']:g} (explicit stable up to "
                 f"{c['exp_largest_stable_tau_lin']:g})", 1, _share(faster, len(keys)))
     add("Recurrent (implicit) schemes beat explicit ones at matched accuracy",
-        "empirical", "ch-implicit", "E3", ["04_implicit_rnn"], recurrent)
+        "empirical", ("ch-implicit", "sec-e3"), "E3", ["04_implicit_rnn"], recurrent)
 
     def multigrid(c):
         learned = _share(int(c["e4_wins"]), int(c["e4_pairs"]))
@@ -278,7 +286,7 @@ def assess_claims(results: Mapping[str, Mapping[str, object]]) -> list[ClaimRow]
                 f"({c['best_dptsv_time_ratio']:.1f}x its time)", int(c["e4_n_seeds"]),
                 verdict)
     add("U-nets that implement multigrid learn efficient PDE solutions", "empirical",
-        "ch-multigrid", "E4", ["05_multigrid_unet"], multigrid)
+        ("ch-multigrid", "sec-e4"), "E4", ["05_multigrid_unet"], multigrid)
 
     def activations(c):
         nonmono = 2 * int(c["nonmono_blocks"]) > int(c["all_blocks"])
@@ -293,7 +301,8 @@ def assess_claims(results: Mapping[str, Mapping[str, object]]) -> list[ClaimRow]
                 f"monotone networks; classical Perona-Malik tuned on validation: "
                 f"{c['rmse_classical_perona_malik']:.4f} (the network is "
                 f"{c['cmp_classical_perona_malik']} against it)", int(c["n_runs"]), verdict)
-    add("Trainable nonmonotone activations", "empirical", "ch-learned-activations", "E6",
+    add("Trainable nonmonotone activations", "empirical",
+        ("ch-learned-activations", "sec-e6"), "E6",
         ["06_learned_activations"], activations)
 
     def half(c):
@@ -305,7 +314,7 @@ def assess_claims(results: Mapping[str, Mapping[str, object]]) -> list[ClaimRow]
                 f"{c[pre + 'sd_gap_half']:.2f} points)", int(c[pre + "n_seeds"]),
                 _share(n - losses, n))
     add("Half the parameters at the same architecture cost no accuracy", "empirical",
-        "ch-classification", "E5", ["07_image_classification"], half)
+        ("ch-classification", "sec-e5"), "E5", ["07_image_classification"], half)
 
     def equal(c):
         pre, source = _e5_source(c)
@@ -317,7 +326,7 @@ def assess_claims(results: Mapping[str, Mapping[str, object]]) -> list[ClaimRow]
                 f"{c[pre + 'stable_losses']}", int(c[pre + "n_seeds"]),
                 _share(int(c[pre + "deep_wins"]), int(c[pre + "n_budgets"])))
     add("Better than standard networks at equal model complexity", "empirical",
-        "ch-classification", "E5", ["07_image_classification"], equal)
+        ("ch-classification", "sec-e5"), "E5", ["07_image_classification"], equal)
     return rows
 
 
@@ -339,7 +348,7 @@ def claims_table(rows: list[ClaimRow], kind: str = "empirical") -> str:
             continue
         if any("|" in s for s in (r.claim, r.experiment, r.evidence)):
             raise ValueError(f"a '|' would break the Markdown table: {r.claim!r}")
-        where = f"{{ref}}`{CHAPTER_TITLES.get(r.chapter, r.chapter)} <{r.chapter}>`"
+        where = f"{{ref}}`{CHAPTER_TITLES.get(r.chapter, r.chapter)} <{r.section or r.chapter}>`"
         seeds = "" if kind == "verified" else f" {r.seeds or '-'} |"
         lines.append(f"| {r.claim} | {where} | {r.experiment} | {r.evidence} |{seeds} "
                      f"**{r.verdict}** |")

@@ -33,6 +33,7 @@ import torch
 
 import pdecore
 import pdecore.archive
+import pdecore.benchmarks
 import pdecore.data
 import pdecore.experiments
 import pdecore.multigrid
@@ -70,6 +71,7 @@ MODULES = {
     "multigrid": pdecore.multigrid,
     "diffusivities": pdecore.diffusivities,
     "archive": pdecore.archive,
+    "benchmarks": pdecore.benchmarks,
     **{f"experiments.{m}": getattr(pdecore.experiments, m) for m in pdecore.experiments.__all__},
 }
 
@@ -529,6 +531,29 @@ def _cases() -> dict[str, list[Case]]:
         ("n=2.5", lambda: acc.intermediate_states(SIGNAL, 2.5), TypeError, "n"),
     ]
     cl = classification
+    bm = pdecore.benchmarks
+    c["benchmarks.find_root"] = [
+        ("no repository", lambda: bm.find_root("/"), FileNotFoundError, "benchmarks/"),
+    ]
+    c["benchmarks.load_results"] = [
+        ("no repository", lambda: bm.load_results("/"), FileNotFoundError, "benchmarks/"),
+    ]
+    c["benchmarks.ratio_rows"] = [
+        ("kernels list", lambda: bm.ratio_rows([], {"race": []}), TypeError, "kernels"),
+    ]
+    c["benchmarks.ratio_table"] = [
+        ("rows dict", lambda: bm.ratio_table({}), TypeError, "rows"),
+    ]
+    c["benchmarks.acceleration_table"] = [
+        ("kernels None", lambda: bm.acceleration_table(None), TypeError, "kernels"),
+    ]
+    c["benchmarks.training_table"] = [
+        ("kernels None", lambda: bm.training_table(None), TypeError, "kernels"),
+    ]
+    c["benchmarks.plot_time_per_point"] = [
+        ("multigrid None", lambda: bm.plot_time_per_point({"kernels": []}, None), TypeError,
+         "multigrid"),
+    ]
     c["archive.provenance"] = [
         ("command int", lambda: pdecore.archive.provenance(1, "cpu"), TypeError, "command"),
         ("device None", lambda: pdecore.archive.provenance("x", None), TypeError, "device"),

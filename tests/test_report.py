@@ -146,3 +146,16 @@ def test_a_complete_paper_archive_decides_the_e5_rows_and_is_named():
     assert "60000 images" in row.evidence and row.seeds == 3
     assert _row(results, "Half the parameters").verdict == "not confirmed"
     assert "chapter's own run" in _row(GOOD, "Better than").evidence
+
+
+def test_every_row_links_to_a_section_that_exists():
+    import re
+    from pathlib import Path
+
+    chapters = Path(__file__).resolve().parents[1] / "book" / "chapters"
+    labels = {m for f in chapters.glob("*.md")
+              for m in re.findall(r"^\(([\w-]+)\)=$", f.read_text(), re.MULTILINE)}
+    rows = report.assess_claims(GOOD)
+    assert all(r.section in labels for r in rows), [r.section for r in rows
+                                                      if r.section not in labels]
+    assert all(r.chapter in labels for r in rows)
