@@ -159,3 +159,34 @@ def test_every_row_links_to_a_section_that_exists():
     assert all(r.section in labels for r in rows), [r.section for r in rows
                                                       if r.section not in labels]
     assert all(r.chapter in labels for r in rows)
+
+
+def test_rerunning_a_chapter_with_other_numbers_changes_the_report_page(tmp_path):
+    """The report chapter itself, executed twice on results files that differ in one run."""
+    from pathlib import Path
+
+    import jupytext
+    import papermill
+
+    source = Path(__file__).resolve().parents[1] / "book" / "chapters" / \
+        "08_reproduction_report.md"
+    notebook = tmp_path / "report.ipynb"
+    jupytext.write(jupytext.read(source), notebook)
+
+    def report_of(fed_numbers):
+        results.write_results("03_fed_fsi", fed_numbers, parameters={"quick": True},
+                              quick=True, seeds=[0], folder=tmp_path)
+        papermill.execute_notebook(str(notebook), str(tmp_path / "out.ipynb"),
+                                   parameters={"results_dir": str(tmp_path)},
+                                   cwd=str(tmp_path), kernel_name="python3",
+                                   progress_bar=False)
+        claims = results.read_results(tmp_path / "08_reproduction_report.results.json")
+        return {c["claim"]: c for c in claims["claims"]}
+
+    fed = dict(GOOD["03_fed_fsi"])
+    first = report_of(fed)
+    second = report_of(fed | {"faster_lin": 0, "faster_pm": 0})
+    key = "Extrapolating skips (FED/FSI) accelerate explicit diffusion"
+    assert first[key]["verdict"] == "confirmed" and first[key]["kind"] == "empirical"
+    assert second[key]["verdict"] == "not confirmed"
+    assert first[key]["seeds"] == 1 and "section" in first[key]
