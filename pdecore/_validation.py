@@ -163,6 +163,14 @@ def as_int(value: object, name: str, *, minimum: int = 1) -> int:
     return value
 
 
+def as_odd_kernel(kernel_size: object, name: str = "kernel_size") -> int:
+    """Return an odd kernel size ``>= 1`` (padding ``k // 2`` keeps the size) or raise."""
+    k = as_int(kernel_size, name)
+    if k % 2 == 0:
+        raise ValueError(f"{name} must be odd (the padding k // 2 keeps the size), got {k}")
+    return k
+
+
 def as_order(order: object) -> int:
     """Return the derivative order ``m`` as int, accepting only 1 and 2.
 

@@ -13,7 +13,16 @@ diffusion network, stable by construction     :mod:`pdecore.nets.diffusion_net` 
 ============================================  =================================  =======
 """
 
-from . import accelerated, activations, classifier, diffusion_net, recurrent, resnet, unet
+from . import (
+    accelerated,
+    activations,
+    classifier,
+    diffusion_net,
+    norms,
+    recurrent,
+    resnet,
+    unet,
+)
 from .accelerated import FEDNet, FSINet
 from .activations import (
     TORCH_DIFFUSIVITIES,
@@ -29,21 +38,26 @@ from .classifier import (
     classifier_macs,
     classifier_parameters,
     classifier_with_budget,
-    conv2d_norm_bound,
-    conv2d_operator_norm,
 )
 from .diffusion_net import (
     DiffusionBlock,
     DiffusionNet,
     StandardNet,
     diffusion_net_with_budget,
+)
+from .norms import (
+    NORM_BOUNDS,
+    conv2d_norm_bound,
+    conv2d_operator_norm,
     norm_bound,
+    operator_norm,
 )
 from .recurrent import FixedPointRNN, JacobiRNN, SemiImplicitLayer, semi_implicit_solve
-from .resnet import StandardBlock, SymmetricBlock, check_signal_tensor, operator_norm
+from .resnet import StandardBlock, SymmetricBlock, check_signal_tensor
 from .unet import MultigridUNet, StandardUNet, unet_with_budget
 
 __all__ = [
+    "NORM_BOUNDS",
     "DiffusionBlock",
     "DiffusionNet",
     "FEDNet",
@@ -78,6 +92,7 @@ __all__ = [
     "norm_bound",
     "operator_norm",
     "recurrent",
+    "norms",
     "resnet",
     "semi_implicit_solve",
     "unet",

@@ -21,14 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy.sparse.linalg import LinearOperator, eigsh
 from torch import nn
 
-from .._validation import as_bool, as_int, as_positive
+from .._validation import as_bool, as_int, as_odd_kernel, as_positive
 from .activations import as_activation
+from .norms import conv2d_norm_bound, conv2d_operator_norm
 
 __all__ = [
     "BLOCK_KINDS",
@@ -39,8 +38,6 @@ __all__ = [
     "classifier_macs",
     "classifier_parameters",
     "classifier_with_budget",
-    "conv2d_norm_bound",
-    "conv2d_operator_norm",
 ]
 
 #: Residual block families of :class:`ResNetClassifier`.
@@ -68,13 +65,6 @@ def check_image_tensor(x: object, channels: int, name: str = "x", *,
     if dtype is not None and x.dtype != dtype:
         raise TypeError(f"{name} has dtype {x.dtype} but the module's weights are {dtype}; "
                         f"convert one of them: {name}.to({dtype}) or module.to({x.dtype})")
-
-
-def _odd_kernel(kernel_size: object) -> int:
-    k = as_int(kernel_size, "kernel_size")
-    if k % 2 == 0:
-        raise ValueError(f"kernel_size must be odd (same-size padding), got {k}")
-    return k
 
 
 class SymmetricBlock2d(nn.Module):
@@ -128,7 +118,7 @@ class SymmetricBlock2d(nn.Module):
     ) -> None:
         super().__init__()
         self.channels = as_int(channels, "channels")
-        self.kernel_size = _odd_kernel(kernel_size)
+        self.kernel_size = as_odd_kernel(kernel_size)
         self.activation = as_activation(activation)
         self.tau = as_positive(tau, "tau")
         if not isinstance(stable, bool):
@@ -216,7 +206,7 @@ class StandardBlock2d(nn.Module):
     ) -> None:
         super().__init__()
         self.channels = as_int(channels, "channels")
-        self.kernel_size = _odd_kernel(kernel_size)
+        self.kernel_size = as_odd_kernel(kernel_size)
         self.activation = as_activation(activation)
         bias = as_bool(bias, "bias")
         kw = {"dtype": dtype, "device": device}
@@ -236,203 +226,6 @@ class StandardBlock2d(nn.Module):
         if self.bias2 is not None:
             out = out + self.bias2.view(1, -1, 1, 1)
         return out
-
-
-def conv2d_norm_bound(
-    weight: torch.Tensor, size: tuple[int, int], padding: int
-) -> torch.Tensor:
-    r"""Guaranteed, differentiable upper bound :math:`B \ge \|W\|_2` of a 2D convolution.
-
-    ``conv2d(., weight, padding=padding)`` on :math:`H \times W` images is a compression
-    of the *circular* convolution on the :math:`N_1 \times N_2` grid,
-    :math:`N_1 = H + 2p`, :math:`N_2 = W + 2p`: zero-extend the input, convolve
-    periodically, keep the valid outputs (no index wraps around because the grid holds
-    the whole padded image). A compression cannot increase the norm, and the circular
-    convolution is block-diagonalised by the discrete Fourier transform, so
-    (Sedghi, Gupta and Long, 2019)
-
-    .. math:: \|W\|_2 \le \max_{\omega \in \Omega_N}
-              \bigl\|\hat K(\omega)\bigr\|_2, \qquad
-              \hat K(\omega) = \sum_{a, b} w_{:, :, a, b}\,
-              e^{-2\pi i (a \omega_1 / N_1 + b \omega_2 / N_2)} \in
-              \mathbb{C}^{C_\text{out} \times C_\text{in}},
-
-    the largest singular value over the :math:`N_1 N_2` frequencies (half of them for a
-    real kernel, by conjugate symmetry), computed as the top eigenvalue of
-    :math:`\hat K^H \hat K`. The result is multiplied by :math:`1 + 64\, m\,
-    \varepsilon` (:math:`m = C k_1 k_2` terms per entry, :math:`\varepsilon` the
-    machine epsilon of ``weight``'s dtype) to cover the rounding of the FFT, the product
-    and the eigensolver, so it is an upper bound in floating point too. On random
-    kernels it is within about 5 % of the exact norm (:func:`conv2d_operator_norm`) at
-    7 x 7 and within 2 % at 14 x 14: only the boundary separates the two.
-
-    The value is computed without gradients over all frequencies; the gradient is that
-    of the largest singular value at the maximising frequency (the derivative of the
-    bound wherever the maximum is attained once), so the cost is one batched Hermitian
-    eigenvalue solve.
-
-    Parameters
-    ----------
-    weight : (C_out, C_in, k1, k2) floating-point tensor
-    size : (int, int)
-        Image height and width :math:`H, W`.
-    padding : int
-        Zero padding :math:`p` of the convolution (``k // 2`` keeps the size).
-
-    Returns
-    -------
-    0-d tensor
-        :math:`B` in ``weight``'s dtype and device, with gradients.
-
-    See Also
-    --------
-    conv2d_operator_norm : the exact norm (Lanczos, float64, no gradients).
-
-    References
-    ----------
-    .. [1] H. Sedghi, V. Gupta, P. M. Long, "The singular values of convolutional layers",
-       ICLR 2019.
-
-    Examples
-    --------
-    >>> import torch
-    >>> from pdecore.nets import conv2d_norm_bound, conv2d_operator_norm
-    >>> w = torch.randn(4, 4, 3, 3, generator=torch.Generator().manual_seed(0),
-    ...                 dtype=torch.float64)
-    >>> bound, exact = float(conv2d_norm_bound(w, (14, 14), 1)), conv2d_operator_norm(
-    ...     w, (14, 14), 1)
-    >>> print(bound >= exact, round(bound / exact, 2))
-    True 1.02
-    """
-    if not isinstance(weight, torch.Tensor) or not weight.is_floating_point():
-        raise TypeError(f"weight must be a floating-point torch.Tensor, got "
-                        f"{type(weight).__name__}")
-    if weight.ndim != 4:
-        raise ValueError(f"weight must be a (C_out, C_in, k1, k2) tensor, got shape "
-                         f"{tuple(weight.shape)}")
-    if not isinstance(size, (tuple, list)) or len(size) != 2:
-        raise TypeError(f"size must be a pair (height, width), got {size!r}")
-    height, width = (as_int(s, "size") for s in size)
-    padding = as_int(padding, "padding", minimum=0)
-    k1, k2 = weight.shape[2:]
-    grid = (height + 2 * padding, width + 2 * padding)
-    if grid[0] < k1 or grid[1] < k2:
-        raise ValueError(f"size {size} with padding {padding} is smaller than the kernel "
-                         f"{k1} x {k2}: the convolution has no output")
-    with torch.no_grad():
-        # Gram matrices K^H K at every frequency from four real batched products
-        symbol = torch.fft.rfft2(weight, s=grid).permute(2, 3, 0, 1).flatten(0, 1)
-        re, im = symbol.real.contiguous(), symbol.imag.contiguous()
-        re_t, im_t = re.transpose(1, 2).contiguous(), im.transpose(1, 2).contiguous()
-        gram = torch.complex(re_t @ re + im_t @ im, re_t @ im - im_t @ re)
-        candidates = _candidate_frequencies(gram)
-        top = torch.linalg.eigvalsh(gram[candidates])[:, -1]
-        best = int(torch.argmax(top))
-        index = int(candidates[best])
-        vector = torch.linalg.eigh(gram[index])[1][:, -1]
-        f1, f2 = divmod(index, grid[1] // 2 + 1)
-        a = torch.arange(k1, device=weight.device, dtype=weight.dtype)[:, None]
-        b = torch.arange(k2, device=weight.device, dtype=weight.dtype)[None, :]
-        phases = torch.exp(-2j * torch.pi * (a * f1 / grid[0] + b * f2 / grid[1]))
-    # ||K(w*) v|| with the top eigenvector v at the maximising frequency w*: by the
-    # envelope theorem its gradient is that of the largest singular value there
-    star = torch.einsum("oiab,ab->oi", weight.to(phases.dtype), phases)
-    rayleigh = torch.linalg.vector_norm(star @ vector)
-    eps = torch.finfo(weight.dtype).eps
-    safety = 1.0 + 64.0 * max(weight.shape[0], weight.shape[1]) * k1 * k2 * eps
-    value = (top[best].clamp_min(0.0) * safety).sqrt()
-    # the value of the full search (the maximum, rounded up), the gradient of the maximiser
-    return rayleigh + (value - rayleigh).detach()
-
-
-def _candidate_frequencies(gram: torch.Tensor, slack: float = 1e-3) -> torch.Tensor:
-    r"""Return the frequencies whose top eigenvalue can be the largest.
-
-    For a Hermitian positive semidefinite :math:`G` with eigenvalues :math:`\lambda_i`,
-    :math:`\|G^{8}\|_F = (\sum \lambda_i^{16})^{1/2}`, so
-
-    .. math:: \Bigl(\frac{\|G^{8}\|_F^2}{\|G^{4}\|_F^2}\Bigr)^{1/8} \le
-              \lambda_{\max}(G) \le \|G^{8}\|_F^{1/8}
-
-    (the left side is a weighted mean of :math:`\lambda_i^8`). A frequency whose upper
-    end is below the largest lower end cannot hold the maximum; ``slack`` absorbs the
-    rounding. Only the others need an eigenvalue solve (usually a handful).
-    """
-    def square(re, im):  # (A + iB)^2 for Hermitian A + iB, in real products
-        return re @ re - im @ im, re @ im + im @ re
-
-    def frobenius(re, im):
-        return (re.square() + im.square()).sum(dim=(-2, -1)).sqrt()
-
-    re, im = gram.real.contiguous(), gram.imag.contiguous()
-    scale = frobenius(re, im).amax().clamp_min(torch.finfo(re.dtype).tiny)
-    re, im = square(re / scale, im / scale)  # every eigenvalue in [0, 1]: no overflow
-    re, im = square(re, im)
-    f4 = frobenius(re, im)
-    f8 = frobenius(*square(re, im))
-    upper = f8 ** 0.125
-    lower = (f8 / f4.clamp_min(torch.finfo(f4.dtype).tiny)) ** 0.25
-    keep = upper * (1 + slack) >= lower.max() * (1 - slack)
-    return torch.nonzero(keep).flatten()
-
-
-def conv2d_operator_norm(
-    weight: torch.Tensor, size: tuple[int, int], padding: int, tol: float = 1e-10,
-    seed: int = 0,
-) -> float:
-    r"""Spectral norm :math:`\|W\|_2` of ``conv2d(., weight, padding=padding)`` on ``size``.
-
-    The largest eigenvalue of :math:`W^\top W` (``conv_transpose2d`` after ``conv2d``,
-    float64) by Lanczos iteration (:func:`scipy.sparse.linalg.eigsh`), so no matrix is
-    formed.
-
-    Parameters
-    ----------
-    weight : (C_out, C_in, k, k) tensor
-    size : (int, int)
-        Image height and width.
-    padding : int
-        Zero padding of the convolution.
-    tol : float
-        Relative accuracy of the eigenvalue.
-    seed : int
-        Seed of the start vector.
-
-    Returns
-    -------
-    float
-
-    Examples
-    --------
-    >>> import torch
-    >>> from pdecore.nets import conv2d_operator_norm
-    >>> w = torch.zeros(1, 1, 3, 3); w[0, 0, 1, 1] = 2.0   # 2 * identity
-    >>> print(f"{conv2d_operator_norm(w, (8, 8), 1):.6f}")
-    2.000000
-    """
-    if not isinstance(weight, torch.Tensor):
-        raise TypeError(f"weight must be a torch.Tensor, got {type(weight).__name__}")
-    if weight.ndim != 4:
-        raise ValueError(f"weight must be a (C_out, C_in, k, k) tensor, got shape "
-                         f"{tuple(weight.shape)}")
-    height, width = (as_int(s, "size") for s in size)
-    padding = as_int(padding, "padding", minimum=0)
-    w = weight.detach().to(device="cpu", dtype=torch.float64)
-    shape = (1, w.shape[1], height, width)
-    n = w.shape[1] * height * width
-
-    def wtw(x: np.ndarray) -> np.ndarray:
-        v = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64)).view(shape)
-        out = F.conv_transpose2d(F.conv2d(v, w, padding=padding), w, padding=padding)
-        return out.reshape(-1).numpy()
-
-    v0 = np.random.default_rng(as_int(seed, "seed", minimum=0)).standard_normal(n)
-    if n == 1:
-        return float(np.sqrt(max(wtw(v0)[0] / v0[0], 0.0)))
-    op = LinearOperator((n, n), matvec=wtw, dtype=np.float64)
-    top = eigsh(op, k=1, which="LA", tol=as_positive(tol, "tol"), v0=v0,
-                return_eigenvectors=False)
-    return float(np.sqrt(max(top[0], 0.0)))
 
 
 class ResNetClassifier(nn.Module):
@@ -501,7 +294,7 @@ class ResNetClassifier(nn.Module):
         self.blocks = tuple(as_int(b, "blocks", minimum=0) for b in blocks)
         self.in_channels = as_int(in_channels, "in_channels")
         classes = as_int(classes, "classes", minimum=2)
-        k = _odd_kernel(kernel_size)
+        k = as_odd_kernel(kernel_size)
         kw = {"dtype": dtype, "device": device}
         self.stem = nn.Conv2d(self.in_channels, self.channels, k, padding=k // 2, **kw)
         self.activation = as_activation(activation)
@@ -595,7 +388,7 @@ def classifier_macs(
     """
     if block not in BLOCK_KINDS:
         raise ValueError(f"block must be one of {BLOCK_KINDS}, got {block!r}")
-    c, k = as_int(channels, "channels"), _odd_kernel(kernel_size)
+    c, k = as_int(channels, "channels"), as_odd_kernel(kernel_size)
     if not isinstance(image_size, (tuple, list)) or len(image_size) != 2:
         raise TypeError(f"image_size must be a pair (height, width), got {image_size!r}")
     height, width = (as_int(s, "image_size") for s in image_size)

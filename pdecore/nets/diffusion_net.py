@@ -34,20 +34,16 @@ from .._validation import as_int, as_order, as_positive, as_scale
 from ..diffusivities import ALIASES, DIFFUSIVITIES
 from ..operators import STENCILS
 from .activations import OTHER_ACTIVATIONS, TrainableFlux, as_activation
+from .norms import NORM_BOUNDS, norm_bound
 from .resnet import StandardBlock, check_signal_tensor, onednn_guard
 
 __all__ = [
     "ACTIVATION_FAMILIES",
-    "NORM_BOUNDS",
     "DiffusionBlock",
     "DiffusionNet",
     "StandardNet",
     "diffusion_net_with_budget",
-    "norm_bound",
 ]
-
-#: Ways to bound :math:`\|W\|_2^2` from above without an eigenvalue computation.
-NORM_BOUNDS = ("autocorrelation", "young")
 
 #: Activation names a :class:`DiffusionNet` accepts: a learned flux per block
 #: (``"trainable"``, free to become nonmonotone, or ``"trainable_monotone"``, monotone by
@@ -56,83 +52,6 @@ ACTIVATION_FAMILIES = ("trainable", "trainable_monotone", *sorted(DIFFUSIVITIES)
                        *sorted(OTHER_ACTIVATIONS))
 
 _TRAINABLE = {"trainable": False, "trainable_monotone": True}
-
-
-def norm_bound(weight: torch.Tensor, method: str = "autocorrelation") -> torch.Tensor:
-    r"""Differentiable upper bound :math:`B \ge \|W\|_2^2` of a 1D convolution's norm.
-
-    For ``conv1d(., weight)`` without padding, on signals of any length:
-
-    - ``"young"``: Young's inequality :math:`\|w * u\|_2 \le \|w\|_1\|u\|_2` for each
-      pair of output and input channel, with Cauchy-Schwarz over the input channels,
-
-      .. math:: B = \sum_{o, i} \|w_{o i}\|_1^2 ;
-
-    - ``"autocorrelation"`` (tighter, never larger): the energy gain at frequency
-      :math:`\xi` is at most :math:`S(\xi) = \sum_{o,i} |\hat w_{oi}(\xi)|^2
-      = r_0 + 2\sum_{j \ge 1} r_j \cos(j\xi)` with the summed autocorrelations
-      :math:`r_j = \sum_{o,i}\sum_t w_{oi,t}\, w_{oi,t+j}`, hence
-
-      .. math:: B = r_0 + 2 \sum_{j=1}^{k-1} |r_j| .
-
-    Both are exact for a single derivative stencil (:math:`B = 4` for :math:`(-1, 1)`,
-    16 for :math:`(1, -2, 1)`, the limits :math:`N \to \infty` of the exact norms).
-
-    Parameters
-    ----------
-    weight : (C_out, C_in, k) tensor
-        Convolution kernel.
-    method : {"autocorrelation", "young"}
-        Which bound.
-
-    Returns
-    -------
-    0-d tensor
-        :math:`B`, in the dtype of ``weight``, with gradients.
-
-    Raises
-    ------
-    TypeError
-        If ``weight`` is not a floating-point tensor.
-    ValueError
-        If ``weight`` is not 3-D or ``method`` is unknown.
-
-    See Also
-    --------
-    pdecore.nets.operator_norm : the exact norm (dense SVD or power iteration).
-
-    Notes
-    -----
-    The dense matrix of the convolution without padding is a submatrix of the bi-infinite
-    Toeplitz operator with symbol :math:`\hat w`, so its norm is at most
-    :math:`\sup_\xi S(\xi)^{1/2}`; :math:`|\cos| \le 1` gives the autocorrelation bound,
-    and :math:`|r_j| \le \sum |w_t||w_{t+j}|` shows it never exceeds Young's.
-    Used in chapter 6 (:ref:`ch-learned-activations`).
-
-    Examples
-    --------
-    >>> import torch
-    >>> from pdecore.nets import norm_bound
-    >>> d = torch.tensor([[[-1.0, 1.0]]])
-    >>> print(f"{norm_bound(d):.1f} {norm_bound(d, 'young'):.1f}")
-    4.0 4.0
-    """
-    if not isinstance(weight, torch.Tensor) or not weight.is_floating_point():
-        raise TypeError(f"weight must be a floating-point torch.Tensor, got "
-                        f"{type(weight).__name__}")
-    if weight.ndim != 3:
-        raise ValueError(f"weight must have shape (C_out, C_in, k), got {tuple(weight.shape)}")
-    if method == "young":
-        return (weight.abs().sum(-1) ** 2).sum()
-    if method == "autocorrelation":
-        k = weight.shape[-1]
-        w = weight.reshape(-1, k)
-        r0 = (w * w).sum()
-        if k == 1:
-            return r0
-        lags = torch.stack([(w[:, :-j] * w[:, j:]).sum() for j in range(1, k)])
-        return r0 + 2.0 * lags.abs().sum()
-    raise ValueError(f"method must be one of {NORM_BOUNDS}, got {method!r}")
 
 
 def _activation(activation: str | nn.Module, lam: float, n_basis: int, s_max: float,

@@ -27,14 +27,13 @@ from torch import nn
 from .._validation import as_bool, as_int, as_order, as_positive, as_scale
 from ..operators import STENCILS
 from .activations import as_activation
-from .classifier import conv2d_norm_bound
+from .norms import operator_norm
 
 __all__ = [
     "StandardBlock",
     "SymmetricBlock",
     "check_signal_tensor",
     "onednn_guard",
-    "operator_norm",
 ]
 
 
@@ -80,49 +79,6 @@ def _onednn_off():
         warnings.filterwarnings("ignore", message="TF32 acceleration on top of oneDNN")
         with torch.backends.mkldnn.flags(enabled=False):
             yield
-
-
-def operator_norm(weight: torch.Tensor, n: int) -> float:
-    r"""Spectral norm :math:`\|W\|_2` of the convolution ``conv1d(., weight)`` on length ``n``.
-
-    Exact (singular values of the dense matrix, float64) when :math:`C n \le 4096`.
-    Larger problems get the Fourier-symbol bound of :func:`conv2d_norm_bound` (the valid
-    convolution is a compression of the periodic one on :math:`n` points): never below
-    the norm, and within a fraction of a percent of it for :math:`n \gg k`, so a step
-    :math:`2/(L\|W\|_2^2)` computed from it is always stable.
-
-    Parameters
-    ----------
-    weight : (C_out, C_in, k) tensor
-        Convolution kernel.
-    n : int
-        Signal length (the norm depends on it through the boundary).
-
-    Returns
-    -------
-    float
-
-    Examples
-    --------
-    >>> import torch
-    >>> from pdecore.nets import operator_norm
-    >>> w = torch.tensor([[[-1.0, 1.0]]], dtype=torch.float64)
-    >>> print(f"{operator_norm(w, 200) ** 2:.6f}")  # 4 sin^2(199 pi / 400)
-    3.999753
-    """
-    if not isinstance(weight, torch.Tensor):
-        raise TypeError(f"weight must be a torch.Tensor, got {type(weight).__name__}")
-    if weight.ndim != 3:
-        raise ValueError(f"weight must have shape (C_out, C_in, k), got {tuple(weight.shape)}")
-    n = as_int(n, "n", minimum=weight.shape[-1])
-    w = weight.detach().to(device="cpu", dtype=torch.float64)
-    c_in = w.shape[1]
-    if c_in * n <= 4096:
-        basis = torch.eye(c_in * n, dtype=torch.float64).view(c_in * n, c_in, n)
-        matrix = F.conv1d(basis, w).reshape(c_in * n, -1).T
-        return float(torch.linalg.matrix_norm(matrix, ord=2))
-    # a 1 x k kernel on a 1 x n image without padding is this conv1d
-    return float(conv2d_norm_bound(w[:, :, None, :], (1, n), 0))
 
 
 class SymmetricBlock(nn.Module):

@@ -40,7 +40,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .._validation import as_int
+from .._validation import as_int, as_odd_kernel
 from ..multigrid import SMOOTHERS, Level, _as_omega
 from .resnet import check_signal_tensor, onednn_guard
 
@@ -92,13 +92,6 @@ def _activation(activation: str | Callable[[], nn.Module]) -> nn.Module:
                             f"{type(module).__name__}")
         return module
     raise TypeError(f"activation must be a name or a callable, got {activation!r}")
-
-
-def _odd_kernel(kernel_size: object) -> int:
-    k = as_int(kernel_size, "kernel_size")
-    if k % 2 == 0:
-        raise ValueError(f"kernel_size must be odd (same-length padding), got {k}")
-    return k
 
 
 def _choice(value: object, name: str) -> object:
@@ -276,7 +269,7 @@ class _UNet(nn.Module):
                        in_channels, form, share_transfer, transfer, skip, block) -> None:
         self.n_levels = as_int(levels, "levels")
         self.n_channels = as_int(channels, "channels")
-        self.kernel_size = _odd_kernel(kernel_size)
+        self.kernel_size = as_odd_kernel(kernel_size)
         self.smoothing_blocks = as_int(smoothing_blocks, "smoothing_blocks")
         self.in_channels = as_int(in_channels, "in_channels")
         self.form = _choice(form, "form")
