@@ -19,9 +19,17 @@ PKG_STAMP    := $(BUILD)/pdecore.stamp
 PM_ARGS      ?=
 PM_FLAGS     := --kernel python3 --log-level WARNING --progress-bar
 JB_FLAGS     := -W -n --keep-going
-FMNIST_DIR   := /usr/share/datasets/fashion-mnist
+# Fashion-MNIST (chapter 7 and make paper): Debian's package, or any folder with the four
+# *-ubyte.gz files (FMNIST_DIR=..., no root needed); pdecore reads the same variable.
+FMNIST_DIR   ?= $(or $(PDECORE_FASHION_MNIST_DIR),/usr/share/datasets/fashion-mnist)
 FMNIST_FILE  := $(FMNIST_DIR)/t10k-labels-idx1-ubyte.gz
+export PDECORE_FASHION_MNIST_DIR := $(FMNIST_DIR)
 CHROMIUM     ?= /usr/bin/chromium
+# Run times are measured, not typed: every stage appends its end to $(BUILD)/stages.log and
+# `make book`/`make test` end by writing $(BUILD)/timings.json (book/_ext/timings.py).
+START_TIME   := $(shell date +%s)
+mark          = @mkdir -p $(BUILD) && echo "$(1) $(START_TIME) $$(date +%s)" >> $(BUILD)/stages.log
+TIMINGS       = $(BIN)/python book/_ext/timings.py record --start $(START_TIME)
 
 # Every book page with a kernel in its front matter is a notebook; the others are text.
 # Appendix notebooks (the benchmark page) are executed like chapters, staged in appendix/.
@@ -35,7 +43,7 @@ EXECUTED     := $(NAMES:%=$(BUILD)/executed/%.ipynb)
 EXECUTED_Q   := $(NAMES:%=$(BUILD)/test/executed/%.ipynb)
 
 .PHONY: help env book test unit chapters chapters-quick nbval html html-quick lint \
-        clean distclean lock bench data chromium browser browser-book paper
+        clean distclean lock bench data chromium browser browser-book paper lab browser-lab
 # (chapter-NAME is a pattern rule, so it cannot be .PHONY: Make skips implicit rules
 # for phony targets.)
 
@@ -100,13 +108,18 @@ $(BUILD)/notebooks/%.ipynb: book/appendix/%.md $(ENV_STAMP)
 BENCH_RESULTS := benchmarks/results.json benchmarks/multigrid_results.json
 $(BUILD)/executed/benchmarks.ipynb $(BUILD)/test/executed/benchmarks.ipynb: $(BENCH_RESULTS)
 
-$(BUILD)/executed/%.ipynb: $(BUILD)/notebooks/%.ipynb $(PKG_STAMP) | $(FMNIST_FILE)
+$(BUILD)/executed/%.ipynb: $(BUILD)/notebooks/%.ipynb $(PKG_STAMP)
 	@echo "==> Executing chapter $* (default parameters)"
 	$(call atomically,$@,$(BIN)/papermill $< "$$tmp" --cwd $(@D) $(PM_FLAGS))
 
-$(BUILD)/test/executed/%.ipynb: $(BUILD)/notebooks/%.ipynb $(PKG_STAMP) | $(FMNIST_FILE)
+$(BUILD)/test/executed/%.ipynb: $(BUILD)/notebooks/%.ipynb $(PKG_STAMP)
 	@echo "==> Executing chapter $* (quick=True)"
 	$(call atomically,$@,$(BIN)/papermill $< "$$tmp" --cwd $(@D) $(PM_FLAGS) -p quick True)
+
+# Only chapter 7 reads Fashion-MNIST (order-only: installing it never reruns a chapter).
+DATA_CHAPTER := 07_image_classification
+$(BUILD)/executed/$(DATA_CHAPTER).ipynb $(BUILD)/test/executed/$(DATA_CHAPTER).ipynb: | $(FMNIST_FILE)
+chapter-$(DATA_CHAPTER): | $(FMNIST_FILE)
 
 # The reproduction report reads the other chapters' executed notebooks: it runs after them.
 REPORT := 08_reproduction_report
@@ -116,8 +129,9 @@ $(BUILD)/test/executed/$(REPORT).ipynb: $(filter-out %/$(REPORT).ipynb,$(EXECUTE
 chapters: $(EXECUTED) ## Execute every chapter at its default parameters
 
 chapters-quick: $(EXECUTED_Q) ## Execute every chapter in quick (CI) mode
+	$(call mark,chapters-quick)
 
-chapter-%: $(BUILD)/notebooks/%.ipynb $(PKG_STAMP) | $(FMNIST_FILE) ## Rerun one chapter: make chapter-01_diffusion PM_ARGS="-p seed 3"
+chapter-%: $(BUILD)/notebooks/%.ipynb $(PKG_STAMP) ## Rerun one chapter: make chapter-01_diffusion PM_ARGS="-p seed 3"
 	@$(BIN)/python book/_ext/check_params.py $< $(PM_ARGS)
 	@echo "==> Executing chapter $* with: $(or $(PM_ARGS),default parameters)"
 	$(call atomically,$(BUILD)/runs/$*.ipynb,$(BIN)/papermill $< "$$tmp" --cwd $(BUILD)/runs $(PM_FLAGS) $(PM_ARGS))
@@ -133,41 +147,51 @@ define stage
 	rm -f $(addprefix $(2)/,$(NOTEBOOK_MD))
 	cp $(1)/*.ipynb $(2)/book/chapters/
 	$(foreach a,$(APPENDIX),mv $(2)/book/chapters/$(a).ipynb $(2)/book/appendix/;)
-	$(BIN)/python book/_ext/hide_injected.py $(2)/book/chapters/*.ipynb $(2)/book/appendix/*.ipynb
+	$(BIN)/python book/_ext/stage_notebooks.py $(2)/book/chapters/*.ipynb $(2)/book/appendix/*.ipynb
 	sed 's/^  execute_notebooks: cache/  execute_notebooks: "off"/' _config.yml > $(2)/_config.yml
 	cp _toc.yml $(2)/_toc.yml
 endef
 
 $(BUILD)/html/index.html: $(EXECUTED) $(TEXT_PAGES) _config.yml _toc.yml
+	$(call mark,chapters)
 	@echo "==> Building the HTML book from the executed chapters"
 	@$(call stage,$(BUILD)/executed,$(BUILD)/stage)
 	$(BIN)/jupyter-book build $(BUILD)/stage --path-output . $(JB_FLAGS)
 	@touch $@
+	$(call mark,html)
 
 $(BUILD)/test/_build/html/index.html: $(EXECUTED_Q) $(TEXT_PAGES) _config.yml _toc.yml
 	@echo "==> Building the HTML book from the quick-mode chapters (warnings are errors)"
 	@$(call stage,$(BUILD)/test/executed,$(BUILD)/test/stage)
 	$(BIN)/jupyter-book build $(BUILD)/test/stage --path-output $(BUILD)/test $(JB_FLAGS)
 	@touch $@
+	$(call mark,html-quick)
 
 html: $(BUILD)/html/index.html ## Build the HTML book (executes chapters that changed)
 
 book: html ## Set up, execute every chapter, build _build/html
+	@$(TIMINGS) --target book --executed $(BUILD)/executed --out $(BUILD)/timings.json
 	@echo "==> The book is in $(BUILD)/html/index.html"
 
 # --- tests -------------------------------------------------------------------------
 
-lint: $(ENV_STAMP) ## ruff on the package and the tests
+lint: $(ENV_STAMP) ## ruff on the package and the tests; workflows and CITATION.cff against their schemas
 	$(BIN)/ruff check pdecore tests benchmarks book/_ext
+	@echo "==> Workflows and citation metadata against their schemas (shipped with check-jsonschema)"
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(BIN)/check-jsonschema --builtin-schema vendor.citation-file-format CITATION.cff
+	$(call mark,lint)
 
 unit: $(ENV_STAMP) ## Unit, property and doctest tests of pdecore
 	@echo "==> Unit tests and docstring examples"
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests --ignore=tests/browser \
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests --ignore=tests/browser --ignore=tests/lab \
 	  --doctest-modules pdecore
+	$(call mark,unit)
 
 nbval: $(EXECUTED_Q) ## Re-execute the quick notebooks with nbval and compare key numbers
 	@echo "==> nbval: re-executing the quick-mode chapters, comparing tagged outputs"
 	$(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env $(EXECUTED_Q)
+	$(call mark,nbval)
 
 html-quick: $(BUILD)/test/_build/html/index.html ## Build the book from the quick-mode chapters
 
@@ -182,29 +206,67 @@ endef
 
 browser: $(BUILD)/test/_build/html/index.html $(ENV_STAMP) | $(CHROMIUM) ## Open every page of the quick book offline in Chromium; screenshots in _build/test/screenshots
 	$(call browser_test,$(BUILD)/test/_build/html,$(BUILD)/test/screenshots)
+	$(call mark,browser)
 
 browser-book: $(BUILD)/html/index.html $(ENV_STAMP) | $(CHROMIUM) ## The same for the full book (_build/html); screenshots in _build/screenshots
 	$(call browser_test,$(BUILD)/html,$(BUILD)/screenshots)
 
-test: lint unit chapters-quick nbval html-quick browser ## Set up, unit tests, quick chapters, nbval, book build, browser test
+test: lint unit chapters-quick nbval html-quick browser browser-lab ## Set up, unit tests, quick chapters, nbval, book build, browser test
+	@$(TIMINGS) --target test --executed $(BUILD)/test/executed --out $(BUILD)/test/timings.json
 	@echo "==> make test: all stages passed"
+
+# --- the chapters as notebooks in JupyterLab --------------------------------------
+
+# jupytext opens book/chapters/*.md as notebooks (the Markdown stays the source: saving
+# writes it back, no paired .ipynb); the chapters' kernel `pdecore` is this environment.
+LAB_STAMP    := $(VENV)/.lab
+# Loopback only; nothing fetched from the internet (news, update check, extension index);
+# --allow-root because CI and containers run as root. LAB_ARGS: more options (the lab test
+# passes a token, a folder and a free port this way).
+LAB_PORT     ?= 8888
+LAB_ARGS     ?=
+LAB_FLAGS     = --ip 127.0.0.1 --allow-root --ServerApp.root_dir=$(CURDIR) \
+                --LabApp.default_url=/lab/tree/book/chapters --LabApp.news_url=None \
+                --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate \
+                --LabApp.extension_manager=readonly
+
+$(LAB_STAMP): $(ENV_STAMP) book/_ext/lab/overrides.json
+	$(BIN)/python -m ipykernel install --sys-prefix --name pdecore --display-name "Python 3 (pdecore)" >/dev/null
+	mkdir -p $(VENV)/share/jupyter/lab/settings
+	cp book/_ext/lab/overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
+	@touch $@
+
+lab: $(LAB_STAMP) $(PKG_STAMP) ## Open the chapters as notebooks in JupyterLab (127.0.0.1, kernel "Python 3 (pdecore)")
+	@echo "==> JupyterLab on http://127.0.0.1:$(LAB_PORT) (Ctrl-C stops it); open a chapter, Run > Run All Cells"
+	$(BIN)/jupyter lab $(LAB_FLAGS) --port $(LAB_PORT) $(LAB_ARGS)
+
+# A real JupyterLab on a free loopback port opens chapter 1 through jupytext in Chromium
+# and runs every cell with quick = True (tests/lab).
+browser-lab: $(LAB_STAMP) $(PKG_STAMP) | $(CHROMIUM) ## Run chapter 1 as a notebook in JupyterLab in headless Chromium
+	@echo "==> Lab test: chapter 1 as a notebook in JupyterLab, every cell run in Chromium"
+	PDECORE_LAB_TEST=1 CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest -q -p no:cacheprovider tests/lab
+	$(call mark,browser-lab)
 
 # --- data ------------------------------------------------------------------------
 
-# Chapter 7 reads Fashion-MNIST from Debian's package. Chapter runs depend on one of its
-# files (order-only: installing it never makes a chapter rerun); `make data` installs it.
-data: $(FMNIST_FILE) ## Install Fashion-MNIST (Debian package dataset-fashion-mnist; needs root)
+# Chapter 7 reads Fashion-MNIST from Debian's package (installed when make runs as root)
+# or from FMNIST_DIR; `make data` installs it or says how to get it without root.
+FMNIST_DEBIAN := /usr/share/datasets/fashion-mnist
+data: $(FMNIST_FILE) ## Install Fashion-MNIST (as root; without root: the message says how)
 	@echo "==> Fashion-MNIST is installed in $(FMNIST_DIR)"
 
 $(FMNIST_FILE):
-	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  echo "==> Installing Fashion-MNIST (apt-get install dataset-fashion-mnist, ~30 MB)"; \
+	@if [ "$(FMNIST_DIR)" = "$(FMNIST_DEBIAN)" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "==> Installing Fashion-MNIST (apt-get install dataset-fashion-mnist)"; \
 	  apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1 || \
 	  { apt-get update -q >/dev/null && apt-get install -y -q dataset-fashion-mnist >/dev/null; }; \
 	else \
-	  echo "error: chapter 7 needs Fashion-MNIST in $(FMNIST_DIR)."; \
-	  echo "       Install it as root:  apt-get update && apt-get install -y dataset-fashion-mnist"; \
-	  echo "       (or run make as root, which installs it)"; \
+	  echo "error: chapter 7 needs Fashion-MNIST's four *-ubyte.gz files in $(FMNIST_DIR)."; \
+	  echo "  as root:      apt-get update && apt-get install -y dataset-fashion-mnist"; \
+	  echo "  without root: apt-get download dataset-fashion-mnist && dpkg-deb -x dataset-fashion-mnist_*.deb ~/fmnist"; \
+	  echo "                make book FMNIST_DIR=~/fmnist$(FMNIST_DEBIAN)"; \
+	  echo "  (or put the files of github.com/zalandoresearch/fashion-mnist, data/fashion, in a folder"; \
+	  echo "   and pass FMNIST_DIR=/that/folder)"; \
 	  exit 1; \
 	fi
 
@@ -215,13 +277,14 @@ chromium: $(CHROMIUM) ## Install Debian's chromium for the browser test (needs r
 
 $(CHROMIUM):
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  echo "==> Installing Chromium (apt-get install chromium, ~100 MB)"; \
+	  echo "==> Installing Chromium (apt-get install chromium)"; \
 	  apt-get install -y -q chromium >/dev/null 2>&1 || \
 	  { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; \
 	else \
 	  echo "error: the browser test needs Chromium at $(CHROMIUM)."; \
 	  echo "       Install it as root:  apt-get update && apt-get install -y chromium"; \
-	  echo "       (or pass CHROMIUM=/path/to/chromium)"; \
+	  echo "       Without root: CHROMIUM=/path/to/chromium-or-chrome (any recent Chromium or"; \
+	  echo "       Google Chrome binary, e.g. google-chrome or the one playwright install fetches)"; \
 	  exit 1; \
 	fi
 

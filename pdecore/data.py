@@ -2,7 +2,9 @@ r"""Offline image data for chapter 7: Fashion-MNIST (IDX files) and CIFAR-10 (pi
 
 - Fashion-MNIST comes from Debian's package ``dataset-fashion-mnist``
   (``apt-get install dataset-fashion-mnist``), files
-  ``/usr/share/datasets/fashion-mnist/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz``.
+  ``/usr/share/datasets/fashion-mnist/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz``,
+  or from the folder named by the environment variable ``PDECORE_FASHION_MNIST_DIR``
+  (``make ... FMNIST_DIR=...`` sets it), which needs no root.
   The IDX format: a big-endian header (magic ``0x00000803`` for uint8 images with three
   dimensions, ``0x00000801`` for labels), the sizes, then raw bytes.
 - CIFAR-10 in the standard python-pickle batches (``data_batch_1`` ... ``test_batch``)
@@ -31,8 +33,10 @@ __all__ = [
     "read_idx",
 ]
 
-#: Where Debian's ``dataset-fashion-mnist`` installs the files.
-FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
+#: Where the Fashion-MNIST files are read from by default: ``$PDECORE_FASHION_MNIST_DIR``
+#: if set, else where Debian's ``dataset-fashion-mnist`` installs them.
+FASHION_MNIST_DIR = Path(os.environ.get("PDECORE_FASHION_MNIST_DIR")
+                         or "/usr/share/datasets/fashion-mnist")
 #: The command that installs them.
 FASHION_MNIST_INSTALL = "apt-get update && apt-get install -y dataset-fashion-mnist"
 
@@ -162,7 +166,8 @@ def load_fashion_mnist(
         if not p.is_file():
             raise FileNotFoundError(
                 f"Fashion-MNIST file {p} not found; install the data with "
-                f"`{FASHION_MNIST_INSTALL}` (as root) or pass root=<folder with the files>"
+                f"`{FASHION_MNIST_INSTALL}` (as root), or pass root=<folder with the files> "
+                f"or set PDECORE_FASHION_MNIST_DIR=<folder>"
             )
     images = read_idx(img_path, expected_ndim=3)
     labels = read_idx(lab_path, expected_ndim=1)

@@ -20,6 +20,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from ._optional import require_torch
+
+require_torch("pdecore.train")
+
 import torch
 from torch import nn
 from torch.nn import functional as F

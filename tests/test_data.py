@@ -31,6 +31,19 @@ def fmnist(tmp_path):
     return tmp_path, imgs, labs
 
 
+def test_the_folder_comes_from_the_environment_variable(fmnist):
+    # the no-root path: make ... FMNIST_DIR=<folder> exports PDECORE_FASHION_MNIST_DIR
+    import subprocess
+    import sys
+    root, imgs, labs = fmnist
+    code = ("from pdecore import data; x, y = data.load_fashion_mnist('test'); "
+            "print(data.FASHION_MNIST_DIR, x.shape[0], int(y.sum()))")
+    env = dict(os.environ, PDECORE_FASHION_MNIST_DIR=str(root))
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, check=True).stdout.split()
+    assert out == [str(root), "12", str(int(labs.sum()))]
+
+
 def test_read_idx_roundtrip(tmp_path):
     a = np.arange(24).reshape(2, 3, 4)
     np.testing.assert_array_equal(data.read_idx(write_idx(tmp_path / "a.gz", a)), a)

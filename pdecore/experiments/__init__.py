@@ -14,6 +14,10 @@ Chapters call these functions in short cells; all loops live here, seeded.
   (ch. 7)
 """
 
+from .._optional import require_torch
+
+require_torch("pdecore.experiments")  # most experiments train networks
+
 from . import (
     acceleration,
     classification,

@@ -854,8 +854,9 @@ def plateau(rows: Sequence[ClassifierRow], window: int = 2, tol: float = 0.005) 
 def paper_numbers(archive: Archive, config: str | dict = "paper") -> dict:
     """Return the numbers chapter 7 and the report state about the paper-scale archive.
 
-    Always ``paper_runs`` (current records), ``paper_jobs`` (jobs of ``config``) and
-    ``paper_complete`` (1 if every job has a current record, else 0). For a complete
+    Always ``paper_runs`` (current records), ``paper_jobs`` (jobs of ``config``),
+    ``paper_hours`` (their summed wall time) and ``paper_complete`` (1 if every job has
+    a current record, else 0). For a complete
     archive also, prefixed ``paper_``: the verdict of :func:`compare_at_budgets`
     (``verdict_text``, ``n_budgets``, ``n_seeds``, ``{key}_wins``, ``{key}_losses``,
     ``mean_gap_{key}``, ``sd_gap_{key}`` in points), ``epochs``, ``n_train``,
@@ -869,6 +870,7 @@ def paper_numbers(archive: Archive, config: str | dict = "paper") -> dict:
     cfg = resolve_config(CONFIGS, config)
     jobs = paper_jobs(cfg)
     out: dict = {"paper_runs": len(archive.current), "paper_jobs": len(jobs),
+                 "paper_hours": sum(r["wall_time_s"] for r in archive.current.values()) / 3600,
                  "paper_complete": int(not archive.missing(jobs))}
     if not out["paper_complete"]:
         return out

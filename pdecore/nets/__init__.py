@@ -13,6 +13,10 @@ diffusion network, stable by construction     :mod:`pdecore.nets.diffusion_net` 
 ============================================  =================================  =======
 """
 
+from .._optional import require_torch
+
+require_torch("pdecore.nets")  # before any submodule imports torch: one clear message
+
 from . import (
     accelerated,
     activations,

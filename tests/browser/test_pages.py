@@ -332,3 +332,8 @@ def test_the_downloaded_notebook_keeps_the_injected_parameters():
     nb = json.loads((page.parent / href).resolve().read_text(encoding="utf-8"))
     tags = [c.get("metadata", {}).get("tags", []) for c in nb["cells"]]
     assert any("injected-parameters" in t for t in tags), "the run's parameters are lost"
+    # whoever downloads it learns first how to run it; the page does not show that note
+    first = "".join(nb["cells"][0]["source"])
+    assert "how-to-run" in tags[0] and "remove-cell" in tags[0]
+    assert 'pip install "pdecore[nets] @ git+https://' in first and "make lab" in first
+    assert "Running this notebook yourself" not in page.read_text(encoding="utf-8")
