@@ -221,12 +221,14 @@ test: lint unit chapters-quick nbval html-quick browser browser-lab ## Set up, u
 # writes it back, no paired .ipynb); the chapters' kernel `pdecore` is this environment.
 LAB_STAMP    := $(VENV)/.lab
 # Loopback only; nothing fetched from the internet (news, update check, extension index);
-# --allow-root because CI and containers run as root. LAB_ARGS: more options (the lab test
-# passes a token, a folder and a free port this way).
+# --allow-root because CI and containers run as root. LAB_DIR/LAB_OPEN: the folder served
+# and the one opened; LAB_ARGS: more options (the lab test passes a token this way).
 LAB_PORT     ?= 8888
+LAB_DIR      ?= $(CURDIR)
+LAB_OPEN     ?= book/chapters
 LAB_ARGS     ?=
-LAB_FLAGS     = --ip 127.0.0.1 --allow-root --ServerApp.root_dir=$(CURDIR) \
-                --LabApp.default_url=/lab/tree/book/chapters --LabApp.news_url=None \
+LAB_FLAGS     = --ip 127.0.0.1 --allow-root --ServerApp.root_dir=$(LAB_DIR) \
+                --LabApp.default_url=/lab/tree/$(LAB_OPEN) --LabApp.news_url=None \
                 --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate \
                 --LabApp.extension_manager=readonly
 

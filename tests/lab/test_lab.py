@@ -4,7 +4,7 @@
 project's environment on a free loopback port with a token, in a temporary folder that
 holds a copy of ``book/chapters/01_diffusion.md`` with ``quick = True``; opens it (jupytext
 makes the Markdown a notebook, with the ``pdecore`` kernel of its front matter) through
-``make lab`` itself (with a token, that folder and the port as ``LAB_ARGS``); runs all
+``make lab`` itself (``LAB_DIR``, ``LAB_PORT`` and a token in ``LAB_ARGS``); runs all
 cells; checks that every code cell ran, none has an error output and a figure appeared;
 saves it and checks that the save wrote the Markdown, not a new ``.ipynb``. The server is
 stopped by the test, whatever happens. Requests to anything but the server are refused.
@@ -69,9 +69,9 @@ def lab(tmp_path_factory):
     port, token = _free_port(), secrets.token_hex(16)
     # exactly `make lab`, pointed at the temporary folder, a free port and a token
     args = (f"--no-browser --ServerApp.port_retries=0 --IdentityProvider.token={token} "
-            f"--ServerApp.root_dir={root} --LabApp.expose_app_in_browser=True")
+            f"--LabApp.expose_app_in_browser=True")
     cmd = ["make", "--no-print-directory", "-C", str(REPO), "lab", f"LAB_PORT={port}",
-           f"LAB_ARGS={args}"]
+           f"LAB_DIR={root}", f"LAB_OPEN={CHAPTER}", f"LAB_ARGS={args}"]
     log = (root / "server.log").open("w")
     server = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
                               start_new_session=True)
@@ -89,12 +89,13 @@ def lab(tmp_path_factory):
                 time.sleep(0.5)
         yield {"url": url, "token": token, "root": root}
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+        if server.poll() is None:  # make and JupyterLab: the whole process group
+            os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+                server.wait()
         log.close()
 
 
