@@ -595,6 +595,10 @@ class ClassificationResult:
                 out[f"mean_gap_{key}"] = 100 * verdict[f"mean_gap_{key}"]
             if np.isfinite(verdict[f"sd_gap_{key}"]):
                 out[f"sd_gap_{key}"] = 100 * verdict[f"sd_gap_{key}"]
+        if "mean_gap_stable" in out and "mean_gap_deep" in out:
+            # both gaps are paired over the same seeds and budgets: their difference is
+            # the mean paired gap of the stable against the unconstrained deep network
+            out["gap_stable_deep"] = out["mean_gap_stable"] - out["mean_gap_deep"]
         groups = _groups(self.rows)
         for (width, family), group in groups.items():
             acc = seed_stats([100 * r.test_accuracy for r in group])
@@ -885,6 +889,8 @@ def paper_numbers(archive: Archive, config: str | dict = "paper") -> dict:
             out[f"paper_{key}_losses"] = verdict[f"{key}_losses"]
             out[f"paper_mean_gap_{key}"] = 100 * verdict[f"mean_gap_{key}"]
             out[f"paper_sd_gap_{key}"] = 100 * verdict[f"sd_gap_{key}"]
+    if "paper_mean_gap_stable" in out and "paper_mean_gap_deep" in out:
+        out["paper_gap_stable_deep"] = out["paper_mean_gap_stable"] - out["paper_mean_gap_deep"]
     flat = plateau(rows)
     out["paper_plateaued"] = int(flat["all"])
     out["paper_max_late_gain"] = 100 * max(flat["gains"].values())

@@ -1,6 +1,7 @@
 """Experiment E5 on tiny fabricated data: families, budgets, determinism, gains, verdicts."""
 
 import gzip
+import json
 import struct
 
 import numpy as np
@@ -295,7 +296,9 @@ def test_paper_runner_is_resumable_and_its_archive_gives_the_tables(fmnist_dir, 
     assert "CPUs" in nums["paper_machines"]
     (folder / "e5-standard-w2-s1.json").unlink()
     partial = c.paper_numbers(read_archive(folder, tiny), tiny)
-    assert partial == {"paper_runs": 3, "paper_jobs": 4, "paper_complete": 0}
+    hours = sum(json.loads(p.read_text())["wall_time_s"] for p in folder.glob("e5-*.json"))
+    assert partial == {"paper_runs": 3, "paper_jobs": 4, "paper_complete": 0,
+                       "paper_hours": pytest.approx(hours / 3600)}
 
 
 def test_the_committed_paper_archive_matches_the_paper_configuration():
