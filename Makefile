@@ -18,6 +18,11 @@ BUILD        := _build
 PKG_STAMP    := $(BUILD)/pdecore.stamp
 PM_ARGS      ?=
 PM_FLAGS     := --kernel python3 --log-level WARNING --progress-bar
+# Torch's OpenMP threads sleep when idle instead of spinning: with anything else running
+# (a second chapter, nbval, another program) spinning threads starve each other, measured
+# 17x slower for a small training loop on 2 busy cores (and chapter 7 at 60 min instead of
+# 6); alone it costs a few percent. No number depends on it.
+RUN_ENV      := OMP_WAIT_POLICY=PASSIVE
 JB_FLAGS     := -W -n --keep-going
 # Fashion-MNIST (chapter 7 and make paper): Debian's package, or any folder with the four
 # *-ubyte.gz files (FMNIST_DIR=..., no root needed); pdecore reads the same variable.
@@ -61,7 +66,7 @@ help: ## List the targets
 env: $(ENV_STAMP) ## Create .venv from the pinned lock and install pdecore (editable)
 
 $(ENV_STAMP): requirements.lock pyproject.toml
-	@echo "==> Creating $(VENV) with $(PYTHON) from requirements.lock (first time: ~1-2 min)"
+	@echo "==> Creating $(VENV) with $(PYTHON) from requirements.lock (once; later runs reuse it)"
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or run make PYTHON=/path/to/python3.11"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
@@ -98,10 +103,9 @@ define atomically
 	  $(2) & pid=$$!; wait $$pid; chmod a+r "$$tmp"; mv -f "$$tmp" $(1)
 endef
 
-$(BUILD)/notebooks/%.ipynb: book/chapters/%.md $(ENV_STAMP)
-	$(call atomically,$@,$(BIN)/jupytext --quiet --to ipynb $< -o "$$tmp")
-
-$(BUILD)/notebooks/%.ipynb: book/appendix/%.md $(ENV_STAMP)
+# Chapters and appendix notebooks: one conversion rule, the sources found through vpath.
+vpath %.md book/chapters book/appendix
+$(BUILD)/notebooks/%.ipynb: %.md $(ENV_STAMP)
 	$(call atomically,$@,$(BIN)/jupytext --quiet --to ipynb $< -o "$$tmp")
 
 # The benchmark page renders the stored results of `make bench`.
@@ -110,11 +114,11 @@ $(BUILD)/executed/benchmarks.ipynb $(BUILD)/test/executed/benchmarks.ipynb: $(BE
 
 $(BUILD)/executed/%.ipynb: $(BUILD)/notebooks/%.ipynb $(PKG_STAMP)
 	@echo "==> Executing chapter $* (default parameters)"
-	$(call atomically,$@,$(BIN)/papermill $< "$$tmp" --cwd $(@D) $(PM_FLAGS))
+	$(call atomically,$@,$(RUN_ENV) $(BIN)/papermill $< "$$tmp" --cwd $(@D) $(PM_FLAGS))
 
 $(BUILD)/test/executed/%.ipynb: $(BUILD)/notebooks/%.ipynb $(PKG_STAMP)
 	@echo "==> Executing chapter $* (quick=True)"
-	$(call atomically,$@,$(BIN)/papermill $< "$$tmp" --cwd $(@D) $(PM_FLAGS) -p quick True)
+	$(call atomically,$@,$(RUN_ENV) $(BIN)/papermill $< "$$tmp" --cwd $(@D) $(PM_FLAGS) -p quick True)
 
 # Only chapter 7 reads Fashion-MNIST (order-only: installing it never reruns a chapter).
 DATA_CHAPTER := 07_image_classification
@@ -128,19 +132,24 @@ $(BUILD)/test/executed/$(REPORT).ipynb: $(filter-out %/$(REPORT).ipynb,$(EXECUTE
 
 chapters: $(EXECUTED) ## Execute every chapter at its default parameters
 
-chapters-quick: $(EXECUTED_Q) ## Execute every chapter in quick (CI) mode
+# make test runs the quick chapters JOBS at a time (the report waits for the others), and
+# nbval and the unit tests on JOBS workers: 2 cores, 2 jobs.
+JOBS         ?= 2
+
+chapters-quick: $(ENV_STAMP) ## Execute every chapter in quick (CI) mode
+	@$(MAKE) --no-print-directory -j$(JOBS) $(EXECUTED_Q)
 	$(call mark,chapters-quick)
 
 chapter-%: $(BUILD)/notebooks/%.ipynb $(PKG_STAMP) ## Rerun one chapter: make chapter-01_diffusion PM_ARGS="-p seed 3"
 	@$(BIN)/python book/_ext/check_params.py $< $(PM_ARGS)
 	@echo "==> Executing chapter $* with: $(or $(PM_ARGS),default parameters)"
-	$(call atomically,$(BUILD)/runs/$*.ipynb,$(BIN)/papermill $< "$$tmp" --cwd $(BUILD)/runs $(PM_FLAGS) $(PM_ARGS))
+	$(call atomically,$(BUILD)/runs/$*.ipynb,$(RUN_ENV) $(BIN)/papermill $< "$$tmp" --cwd $(BUILD)/runs $(PM_FLAGS) $(PM_ARGS))
 	@echo "==> Wrote $(BUILD)/runs/$*.ipynb (open it in Jupyter; the book keeps the defaults)"
 
 # --- the HTML book -----------------------------------------------------------------
 
 # stage(executed-dir, stage-dir): the book tree with chapters replaced by executed
-# notebooks and execution switched off, so that no chapter runs a second time.
+# notebooks (execution is off in _config.yml, so no chapter runs a second time).
 define stage
 	rm -rf $(2) && mkdir -p $(2)
 	cp -r book $(2)/book
@@ -148,8 +157,7 @@ define stage
 	cp $(1)/*.ipynb $(2)/book/chapters/
 	$(foreach a,$(APPENDIX),mv $(2)/book/chapters/$(a).ipynb $(2)/book/appendix/;)
 	$(BIN)/python book/_ext/stage_notebooks.py $(2)/book/chapters/*.ipynb $(2)/book/appendix/*.ipynb
-	sed 's/^  execute_notebooks: cache/  execute_notebooks: "off"/' _config.yml > $(2)/_config.yml
-	cp _toc.yml $(2)/_toc.yml
+	cp _config.yml _toc.yml $(2)/
 endef
 
 $(BUILD)/html/index.html: $(EXECUTED) $(TEXT_PAGES) _config.yml _toc.yml
@@ -184,13 +192,18 @@ lint: $(ENV_STAMP) ## ruff on the package and the tests; workflows and CITATION.
 
 unit: $(ENV_STAMP) ## Unit, property and doctest tests of pdecore
 	@echo "==> Unit tests and docstring examples"
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests --ignore=tests/browser --ignore=tests/lab \
-	  --doctest-modules pdecore
+	$(RUN_ENV) $(BIN)/python -m pytest -q -p no:cacheprovider -n $(JOBS) tests \
+	  --ignore=tests/browser --ignore=tests/lab --doctest-modules pdecore
 	$(call mark,unit)
 
+# The second execution is the point: nbval runs every quick chapter again in a fresh
+# kernel and compares the outputs tagged nbval-check-output with papermill's run, so a
+# chapter whose numbers depend on anything but its seeds fails here (tests/test_determinism.py
+# checks the same below the chapters, at full precision).
 nbval: $(EXECUTED_Q) ## Re-execute the quick notebooks with nbval and compare key numbers
 	@echo "==> nbval: re-executing the quick-mode chapters, comparing tagged outputs"
-	$(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env $(EXECUTED_Q)
+	$(RUN_ENV) PYTHONPATH=book/_ext $(BIN)/python -m pytest -q -p no:cacheprovider \
+	  -p nbval_patience -n $(JOBS) --dist loadfile --nbval-lax --nbval-current-env $(EXECUTED_Q)
 	$(call mark,nbval)
 
 html-quick: $(BUILD)/test/_build/html/index.html ## Build the book from the quick-mode chapters
@@ -251,6 +264,19 @@ browser-lab: $(LAB_STAMP) $(PKG_STAMP) | $(CHROMIUM) ## Run chapter 1 as a noteb
 
 # --- data ------------------------------------------------------------------------
 
+comma := ,
+# apt_install(package, default-path?, message lines...): as root with apt-get and the
+# Debian path asked for, install the package; otherwise print how to get it and fail.
+define apt_install
+	@if [ "$(2)" = yes ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "==> Installing $(1) (apt-get install $(1))"; \
+	  apt-get install -y -q $(1) >/dev/null 2>&1 || \
+	  { apt-get update -q >/dev/null && apt-get install -y -q $(1) >/dev/null; }; \
+	else \
+	  printf '%s\n' $(3); exit 1; \
+	fi
+endef
+
 # Chapter 7 reads Fashion-MNIST from Debian's package (installed when make runs as root)
 # or from FMNIST_DIR; `make data` installs it or says how to get it without root.
 FMNIST_DEBIAN := /usr/share/datasets/fashion-mnist
@@ -258,19 +284,13 @@ data: $(FMNIST_FILE) ## Install Fashion-MNIST (as root; without root: the messag
 	@echo "==> Fashion-MNIST is installed in $(FMNIST_DIR)"
 
 $(FMNIST_FILE):
-	@if [ "$(FMNIST_DIR)" = "$(FMNIST_DEBIAN)" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  echo "==> Installing Fashion-MNIST (apt-get install dataset-fashion-mnist)"; \
-	  apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1 || \
-	  { apt-get update -q >/dev/null && apt-get install -y -q dataset-fashion-mnist >/dev/null; }; \
-	else \
-	  echo "error: chapter 7 needs Fashion-MNIST's four *-ubyte.gz files in $(FMNIST_DIR)."; \
-	  echo "  as root:      apt-get update && apt-get install -y dataset-fashion-mnist"; \
-	  echo "  without root: apt-get download dataset-fashion-mnist && dpkg-deb -x dataset-fashion-mnist_*.deb ~/fmnist"; \
-	  echo "                make book FMNIST_DIR=~/fmnist$(FMNIST_DEBIAN)"; \
-	  echo "  (or put the files of github.com/zalandoresearch/fashion-mnist, data/fashion, in a folder"; \
-	  echo "   and pass FMNIST_DIR=/that/folder)"; \
-	  exit 1; \
-	fi
+	$(call apt_install,dataset-fashion-mnist,$(if $(filter $(FMNIST_DEBIAN),$(FMNIST_DIR)),yes,no),\
+	  "error: chapter 7 needs Fashion-MNIST's four *-ubyte.gz files in $(FMNIST_DIR)." \
+	  "  as root:      apt-get update && apt-get install -y dataset-fashion-mnist" \
+	  "  without root: apt-get download dataset-fashion-mnist && dpkg-deb -x dataset-fashion-mnist_*.deb ~/fmnist" \
+	  "                make book FMNIST_DIR=~/fmnist$(FMNIST_DEBIAN)" \
+	  "  (or put the files of github.com/zalandoresearch/fashion-mnist$(comma) data/fashion$(comma) in a folder" \
+	  "   and pass FMNIST_DIR=/that/folder)")
 
 # The browser test drives Debian's Chromium (Playwright's own browsers are never
 # downloaded); `make chromium` installs it as root, or says how.
@@ -278,17 +298,11 @@ chromium: $(CHROMIUM) ## Install Debian's chromium for the browser test (needs r
 	@echo "==> Chromium: $(CHROMIUM)"
 
 $(CHROMIUM):
-	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  echo "==> Installing Chromium (apt-get install chromium)"; \
-	  apt-get install -y -q chromium >/dev/null 2>&1 || \
-	  { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; \
-	else \
-	  echo "error: the browser test needs Chromium at $(CHROMIUM)."; \
-	  echo "       Install it as root:  apt-get update && apt-get install -y chromium"; \
-	  echo "       Without root: CHROMIUM=/path/to/chromium-or-chrome (any recent Chromium or"; \
-	  echo "       Google Chrome binary, e.g. google-chrome or the one playwright install fetches)"; \
-	  exit 1; \
-	fi
+	$(call apt_install,chromium,$(if $(filter /usr/bin/chromium,$(CHROMIUM)),yes,no),\
+	  "error: the browser test needs Chromium at $(CHROMIUM)." \
+	  "       Install it as root:  apt-get update && apt-get install -y chromium" \
+	  "       Without root: CHROMIUM=/path/to/chromium-or-chrome (any recent Chromium or" \
+	  "       Google Chrome binary$(comma) e.g. google-chrome or the one playwright install fetches)")
 
 # --- benchmarks --------------------------------------------------------------------
 

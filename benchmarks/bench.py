@@ -8,7 +8,7 @@ ratio ``pdecore time / alternative time``: below 1 pdecore is faster.
    ``pdecore.explicit_step`` (Perona-Malik, preallocated output) against a numpy
    one-liner with temporaries, against the same step as torch ``conv1d`` /
    ``conv_transpose1d`` in float64 and in float32 (oneDNN switched off around the call
-   by ``pdecore.nets.resnet.onednn_guard``; float32 *with* oneDNN is timed too, to show
+   by ``pdecore.nets._checks.onednn_guard``; float32 *with* oneDNN is timed too, to show
    the trap); ``pdecore.semi_implicit_step`` against the step a scipy user writes (numpy
    bands, ``scipy.linalg.solve_banded``); and the memory-bandwidth floor, a measured
    ``np.copyto`` of the same N float64 values.
@@ -51,7 +51,7 @@ from torch import nn
 import pdecore
 from pdecore.experiments.acceleration import reference_solution, run_scheme, work_study
 from pdecore.nets import StandardBlock, SymmetricBlock
-from pdecore.nets.resnet import onednn_guard
+from pdecore.nets._checks import onednn_guard
 from pdecore.train import count_parameters
 
 SIZES = [256, 1024, 4096, 16384, 65536, 262144, 1_000_000]

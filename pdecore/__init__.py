@@ -17,6 +17,7 @@ semi-implicit scheme (banded solve)    :mod:`pdecore.implicit`            4
 multigrid V/W-cycles = U-net           :mod:`pdecore.multigrid`           5
 test signals (real scan line, noise)   :mod:`pdecore.signals`             1, 6
 results files, seeds, win rule         :mod:`pdecore.results`             2-8
+network families' labels and colours   :mod:`pdecore.families`            6, 7
 figure helpers                         :mod:`pdecore.plotting`            all
 =====================================  =================================  =======
 """

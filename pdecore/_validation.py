@@ -7,11 +7,27 @@ what would be accepted (the SciPy and pyamg convention).
 
 from __future__ import annotations
 
+import math
 import numbers
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
-__all__ = ["as_signal", "as_positive", "as_order", "as_int"]
+__all__ = [
+    "as_bool",
+    "as_choice",
+    "as_damping",
+    "as_int",
+    "as_odd_kernel",
+    "as_order",
+    "as_positive",
+    "as_scale",
+    "as_signal",
+    "as_vector",
+]
+
+_FLOAT64 = np.dtype(np.float64)
 
 
 def as_signal(
@@ -46,13 +62,13 @@ def as_signal(
     """
     if (  # fast path for the common case: a finite float64 array of a valid shape
         type(u) is np.ndarray
-        and u.dtype == np.float64
+        and u.dtype is _FLOAT64  # identity: any other float64 dtype takes the full path
         and u.ndim in (1, 2)
         and u.size
         and u.shape[-1] >= min_length
-        and (not check_finite or np.isfinite(np.add.reduce(u, axis=None)))
+        and (not check_finite or math.isfinite(np.add.reduce(u, axis=None)))
     ):
-        return u  # a finite sum implies finite entries; otherwise the full check below
+        return u  # a finite sum implies finite entries; NaN, inf or overflow: full check
     if hasattr(u, "detach") and hasattr(u, "numpy"):
         raise TypeError(
             f"{name} must be a numpy array or sequence of floats, got a torch tensor; "
@@ -96,7 +112,7 @@ def as_positive(value: object, name: str, *, allow_zero: bool = False) -> float:
     ValueError
         If ``value`` is NaN/inf, negative, or zero (unless ``allow_zero``).
     """
-    if type(value) is float and 0.0 < value < np.inf:  # fast path
+    if type(value) is float and 0.0 < value < math.inf:  # fast path
         return value
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "fi":
@@ -117,6 +133,7 @@ def as_positive(value: object, name: str, *, allow_zero: bool = False) -> float:
 #: Range accepted for the scale parameters ``lam`` (contrast) and ``h`` (grid size): their
 #: squares and fourth powers, and differences divided by them, must stay finite.
 SCALE_RANGE = (1e-30, 1e30)
+_SCALE_LOW, _SCALE_HIGH = SCALE_RANGE
 
 
 def as_scale(value: object, name: str) -> float:
@@ -127,12 +144,48 @@ def as_scale(value: object, name: str) -> float:
     TypeError, ValueError
         As :func:`as_positive`; ``ValueError`` also outside :data:`SCALE_RANGE`.
     """
+    if type(value) is float and _SCALE_LOW <= value <= _SCALE_HIGH:  # fast path
+        return value
     value = as_positive(value, name)
     low, high = SCALE_RANGE
     if not low <= value <= high:
         raise ValueError(f"{name} must lie in [{low:g}, {high:g}] (squares and powers of "
                          f"it must stay finite in float64), got {name}={value:g}")
     return value
+
+
+def as_damping(value: object, name: str = "omega") -> float:
+    r"""Return a damping weight :math:`0 < \omega \le 1` as a float or raise.
+
+    The weight of damped Jacobi, :math:`x \leftarrow x + \omega D_A^{-1}(b - A x)`, used
+    by the multigrid smoothers and :func:`pdecore.semi_implicit_jacobi`.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`as_positive`; ``ValueError`` also above 1.
+    """
+    value = as_positive(value, name)
+    if value > 1.0:
+        raise ValueError(
+            f"{name} must be in (0, 1] (damped Jacobi converges for diagonally dominant A), "
+            f"got {name}={value}"
+        )
+    return value
+
+
+def as_vector(x: object, name: str, n: int) -> np.ndarray:
+    """Return ``x`` as a float64 array of shape ``(n,)`` (a vector of an n x n system) or raise.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`as_signal`; ``ValueError`` also for any shape other than ``(n,)``.
+    """
+    arr = as_signal(x, name, min_length=1)
+    if arr.shape != (n,):
+        raise ValueError(f"{name} must have shape ({n},) to match the matrix, got {arr.shape}")
+    return arr
 
 
 def as_bool(value: object, name: str) -> bool:
@@ -163,6 +216,22 @@ def as_int(value: object, name: str, *, minimum: int = 1) -> int:
     return value
 
 
+def as_choice(value: object, name: str, choices: Iterable[object]) -> Any:
+    """Return ``value`` if it is one of ``choices``, else raise a ``ValueError`` listing them.
+
+    Any other value (a misspelt name, another type, an array) is a
+    ``ValueError``: the argument names a choice, and the message lists the valid ones.
+    """
+    choices = tuple(choices)
+    try:
+        if value in choices:
+            return value
+    except (TypeError, ValueError):  # e.g. an array: its == has no single truth value
+        pass
+    valid = ", ".join(repr(c) for c in choices)
+    raise ValueError(f"{name} must be one of {valid}; got {value!r}")
+
+
 def as_odd_kernel(kernel_size: object, name: str = "kernel_size") -> int:
     """Return an odd kernel size ``>= 1`` (padding ``k // 2`` keeps the size) or raise."""
     k = as_int(kernel_size, name)
@@ -181,6 +250,8 @@ def as_order(order: object) -> int:
     ValueError
         If ``order`` is not 1 or 2.
     """
+    if type(order) is int and 1 <= order <= 2:  # fast path
+        return order
     if isinstance(order, (bool, np.bool_)) or not isinstance(order, numbers.Integral):
         raise TypeError(f"order must be the integer 1 or 2, got {order!r}")
     if int(order) not in (1, 2):

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._validation import as_choice
+
 __all__ = [
     "CLASS_NAMES",
     "FASHION_MNIST_DIR",
@@ -157,8 +159,7 @@ def load_fashion_mnist(
         Unknown ``split``, corrupted files, or images and labels that do not match.
     """
     prefixes = {"train": "train", "test": "t10k"}
-    if split not in prefixes:
-        raise ValueError(f"split must be one of {sorted(prefixes)}, got {split!r}")
+    split = as_choice(split, "split", sorted(prefixes))
     root = Path(root)
     img_path = root / f"{prefixes[split]}-images-idx3-ubyte.gz"
     lab_path = root / f"{prefixes[split]}-labels-idx1-ubyte.gz"
@@ -236,8 +237,7 @@ def load_cifar10(
         and sizes.
     """
     names = {"train": [f"data_batch_{i}" for i in range(1, 6)], "test": ["test_batch"]}
-    if split not in names:
-        raise ValueError(f"split must be one of {sorted(names)}, got {split!r}")
+    split = as_choice(split, "split", sorted(names))
     images, labels = [], []
     for name in names[split]:
         path = Path(root) / name

@@ -19,14 +19,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import as_int, as_order, as_positive, as_scale, as_signal
-from .diffusivities import Diffusivity, DiffusivityLike, get_diffusivity
+from ._schemes import scheme_args
+from ._validation import as_int, as_positive, as_scale, as_signal
+from .diffusivities import Diffusivity, DiffusivityLike
 from .operators import _add_adjoint, _difference, stability_limit
 
 __all__ = ["Evolution", "evolve", "explicit_step", "explicit_evolution", "maxmin_limit"]
 
 
 _WORK = threading.local()
+_FLOAT64 = np.dtype(np.float64)
 
 
 def _workspace(shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
@@ -64,14 +66,12 @@ def _explicit_step(
         s *= h**-order
     if g_frozen is None:
         np.multiply(s, s, out=g)
-        d.g(g, lam, out=g)
+        d.g(g, lam, g)
         s *= g  # Phi(D u)
     else:
         s *= g_frozen
-    s *= -tau * h**-order  # scale once, so the adjoint is two in-place adds
-    if out is not u:
-        np.copyto(out, u)
-    return _add_adjoint(out, s, order)
+    s *= -tau if h == 1.0 else -tau * h**-order  # scale once; -tau * 1.0 is -tau exactly
+    return _add_adjoint(out, s, order, source=u)  # out = u + D^T s, no separate copy of u
 
 
 def _diffusivity_values(
@@ -121,8 +121,8 @@ def explicit_step(
         which declares no bound, with the largest value it takes on this signal (and
         raise if it returns NaN, inf or negative values).
     out : ndarray, optional
-        float64 array of ``u``'s shape to write the result into (may be ``u`` itself
-        for an in-place update).
+        float64 array of ``u``'s shape to write the result into: ``u`` itself for an
+        in-place update, or an array that does not overlap ``u``.
 
     Returns
     -------
@@ -164,12 +164,7 @@ def explicit_step(
     >>> print(pdecore.explicit_step(u, 0.25, "linear"))
     [0.   0.25 0.75 1.  ]
     """
-    d = get_diffusivity(diffusivity)
-    order = as_order(order)
-    tau = as_positive(tau, "tau")
-    lam = as_scale(lam, "lam")
-    h = as_scale(h, "h")
-    u = as_signal(u, min_length=order + 1)
+    u, tau, d, lam, h, order = scheme_args(u, tau, diffusivity, lam, h, order)
     if check_stability:
         g_max = d.g_max
         if callable(diffusivity) and not isinstance(diffusivity, Diffusivity):
@@ -184,6 +179,8 @@ def explicit_step(
             )
     if out is None:
         out = np.empty_like(u)
+    elif type(out) is np.ndarray and out.dtype is _FLOAT64 and out.shape == u.shape:
+        pass  # the common case, checked cheaply
     elif not isinstance(out, np.ndarray) or out.dtype != np.float64:
         raise TypeError(
             f"out must be a float64 ndarray, got {type(out).__name__} "
@@ -330,10 +327,7 @@ def explicit_evolution(
     >>> print(np.round(ev.u, 6))
     [0.5 0.5 0.5 0.5]
     """
-    d = get_diffusivity(diffusivity)
-    order = as_order(order)
-    tau, lam, h = as_positive(tau, "tau"), as_scale(lam, "lam"), as_scale(h, "h")
-    u0 = as_signal(u0, "u0", min_length=order + 1)
+    u0, tau, d, lam, h, order = scheme_args(u0, tau, diffusivity, lam, h, order, name="u0")
     buffers = [np.empty_like(u0), np.empty_like(u0)]
 
     def step(u: np.ndarray, k: int) -> np.ndarray:  # ping-pong between two buffers

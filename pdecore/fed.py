@@ -18,8 +18,9 @@ import math
 
 import numpy as np
 
-from ._validation import as_int, as_order, as_positive, as_scale, as_signal
-from .diffusivities import DiffusivityLike, get_diffusivity
+from ._schemes import LATER, scheme_args
+from ._validation import as_choice, as_int, as_positive, as_signal
+from .diffusivities import DiffusivityLike
 from .explicit import Evolution, _diffusivity_values, _explicit_step, evolve
 
 __all__ = [
@@ -188,13 +189,10 @@ def fed_evolution(
     ValueError
         Bad parameters or an unknown ``update``.
     """
-    d = get_diffusivity(diffusivity)
-    order = as_order(order)
-    lam, h = as_scale(lam, "lam"), as_scale(h, "h")
+    _, _, d, lam, h, order = scheme_args(LATER, LATER, diffusivity, lam, h, order)
     cycles = as_int(cycles, "cycles", minimum=1)
-    if update not in UPDATE_MODES:
-        raise ValueError(f"update must be one of {UPDATE_MODES}, got {update!r}")
-    u0 = as_signal(u0, "u0", min_length=order + 1)
+    update = as_choice(update, "update", UPDATE_MODES)
+    u0 = as_signal(u0, "u0", min_length=order + 1)  # tau_max: checked by fed_schedule
     taus = fed_schedule(T, tau_max, cycles)
     n = taus.size
     buffers = [np.empty_like(u0), np.empty_like(u0)]

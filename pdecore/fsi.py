@@ -1,6 +1,6 @@
 r"""Fast Semi-Iterative (FSI) schemes: explicit steps with an extrapolating skip connection.
 
-With a fixed stable step size :math:`\tau`, a cycle of :math:`n` steps
+With a fixed stable step size :math:`\tau \le \tau_{\max}`, a cycle of :math:`n` steps
 
 .. math::
     u^{k+1} = \alpha_k\bigl(u^k - \tau D_m^\top\Phi(D_m u^k)\bigr) + (1-\alpha_k)\,u^{k-1},
@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_int, as_order, as_positive, as_scale, as_signal
-from .diffusivities import DiffusivityLike, get_diffusivity
+from ._schemes import LATER, scheme_args
+from ._validation import as_choice, as_int, as_signal
+from .diffusivities import DiffusivityLike
 from .explicit import Evolution, _diffusivity_values, _explicit_step, evolve
 from .fed import UPDATE_MODES, fed_cycle_length
 
@@ -63,16 +64,28 @@ def fsi_weights(n: int) -> np.ndarray:
     return (4.0 * k + 2.0) / (2.0 * k + 3.0)
 
 
-def fsi_schedule(T: float, tau: float, cycles: int = 1) -> tuple[float, np.ndarray]:
+def fsi_schedule(T: float, tau_max: float, cycles: int = 1) -> tuple[float, np.ndarray]:
     r"""Step size and weights of one cycle such that ``cycles`` FSI cycles take time ``T``.
 
-    The cycle length :math:`n` is the smallest with :math:`M\tau(n^2+n)/3 \ge T`; the
-    step size is then reduced to :math:`\tau' = 3T/(M(n^2+n)) \le \tau`.
+    The cycle length :math:`n` is the smallest with :math:`M\tau_{\max}(n^2+n)/3 \ge T`
+    (:func:`pdecore.fed_cycle_length`); the step size is then reduced to
+    :math:`\tau = 3T/(M(n^2+n)) \le \tau_{\max}`.
+
+    Parameters
+    ----------
+    T : float
+        Stopping time, ``> 0``.
+    tau_max : float
+        Largest stable explicit step size, e.g. :func:`pdecore.stability_limit`.
+    cycles : int
+        Number of cycles :math:`M`.
 
     Returns
     -------
     tau_cycle : float
+        The step size :math:`\tau` of every step.
     alphas : ndarray, shape (n,)
+        The weights :func:`fsi_weights` of one cycle.
 
     Examples
     --------
@@ -81,15 +94,14 @@ def fsi_schedule(T: float, tau: float, cycles: int = 1) -> tuple[float, np.ndarr
     >>> print(alphas.size, f"{tau:.4f}")
     10 0.4909
     """
-    tau = as_positive(tau, "tau")  # validated here, so that errors name ``tau``
-    n = fed_cycle_length(T, tau, cycles)
+    n = fed_cycle_length(T, tau_max, cycles)
     return (T / cycles) / ((n * n + n) / 3.0), fsi_weights(n)
 
 
 def fsi_evolution(
     u0: object,
     T: float,
-    tau: float,
+    tau_max: float,
     cycles: int = 1,
     diffusivity: DiffusivityLike = "perona_malik",
     lam: float = 1.0,
@@ -102,8 +114,9 @@ def fsi_evolution(
 ) -> Evolution:
     r"""Reach the stopping time ``T`` with ``cycles`` FSI cycles.
 
-    The cycle length :math:`n` is the smallest with :math:`M\tau(n^2+n)/3 \ge T`; the
-    step size is then reduced so that every cycle takes exactly :math:`T/M`.
+    The cycle length :math:`n` is the smallest with :math:`M\tau_{\max}(n^2+n)/3 \ge T`;
+    the step size is then reduced so that every cycle takes exactly :math:`T/M`
+    (:func:`fsi_schedule`).
 
     Parameters
     ----------
@@ -111,8 +124,9 @@ def fsi_evolution(
         Initial signal(s).
     T : float
         Stopping time.
-    tau : float
-        A stable explicit step size, e.g. ``pdecore.stability_limit(N)``.
+    tau_max : float
+        Largest stable explicit step size, e.g. ``pdecore.stability_limit(N)`` (the
+        argument of the same name of :func:`pdecore.fed_evolution`).
     cycles : int
         Number of cycles :math:`M`.
     diffusivity, lam, h, order
@@ -126,14 +140,11 @@ def fsi_evolution(
     -------
     Evolution
     """
-    d = get_diffusivity(diffusivity)
-    order = as_order(order)
-    lam, h = as_scale(lam, "lam"), as_scale(h, "h")
+    _, _, d, lam, h, order = scheme_args(LATER, LATER, diffusivity, lam, h, order)
     cycles = as_int(cycles, "cycles", minimum=1)
-    if update not in UPDATE_MODES:
-        raise ValueError(f"update must be one of {UPDATE_MODES}, got {update!r}")
-    u0 = as_signal(u0, "u0", min_length=order + 1)
-    tau_cycle, alphas = fsi_schedule(T, tau, cycles)
+    update = as_choice(update, "update", UPDATE_MODES)
+    u0 = as_signal(u0, "u0", min_length=order + 1)  # tau_max: checked by fsi_schedule
+    tau_cycle, alphas = fsi_schedule(T, tau_max, cycles)
     n = alphas.size
     frozen = np.empty(u0.shape[:-1] + (u0.shape[-1] - order,))
     state = {"prev": u0}

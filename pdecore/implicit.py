@@ -19,8 +19,9 @@ import numpy as np
 import scipy.linalg
 from scipy.linalg import lapack
 
-from ._validation import as_int, as_order, as_positive, as_scale, as_signal
-from .diffusivities import DiffusivityLike, flux_derivative, get_diffusivity
+from ._schemes import LATER, scheme_args
+from ._validation import as_damping, as_int, as_positive, as_scale, as_signal
+from .diffusivities import DiffusivityLike, flux_derivative
 from .explicit import _diffusivity_values, _explicit_step
 from .operators import operator_norm_squared
 
@@ -66,10 +67,7 @@ def semi_implicit_matrix_bands(
     [[ 0. -1. -1.]
      [ 2.  3.  2.]]
     """
-    d = get_diffusivity(diffusivity)
-    order = as_order(order)
-    tau, lam, h = as_positive(tau, "tau"), as_scale(lam, "lam"), as_scale(h, "h")
-    u = as_signal(u, min_length=order + 1)
+    u, tau, d, lam, h, order = scheme_args(u, tau, diffusivity, lam, h, order)
     n = u.shape[-1]
     w = _diffusivity_values(u, d, lam, h, order, np.empty(u.shape[:-1] + (n - order,)))
     w *= tau * h ** (-2 * order)
@@ -173,10 +171,7 @@ def semi_implicit_step(
     >>> print(f"{v.mean():.3f} {v.max() - v.min():.3f}")
     0.500 0.020
     """
-    d = get_diffusivity(diffusivity)
-    order = as_order(order)
-    tau, lam, h = as_positive(tau, "tau"), as_scale(lam, "lam"), as_scale(h, "h")
-    u = as_signal(u, min_length=order + 1)
+    u, tau, d, lam, h, order = scheme_args(u, tau, diffusivity, lam, h, order)
     rows = u.reshape(-1, u.shape[-1])
     out = np.empty_like(rows)
     n = rows.shape[-1]
@@ -299,12 +294,10 @@ def implicit_fixed_point_step(
         ``residuals`` are the update norms :math:`\|v^{l+1} - v^l\|`; ``contraction`` is
         :func:`fixed_point_contraction` (no convergence guarantee when it is >= 1).
     """
-    d = get_diffusivity(diffusivity)
-    order = as_order(order)
-    tau, lam, h = as_positive(tau, "tau"), as_scale(lam, "lam"), as_scale(h, "h")
+    _, tau, d, lam, h, order = scheme_args(LATER, tau, diffusivity, lam, h, order)
     tol = as_positive(tol, "tol")
     maxiter = as_int(maxiter, "maxiter")
-    u = as_signal(u, min_length=order + 1)
+    u = as_signal(u, min_length=order + 1)  # the signal last, after tol and maxiter
     q = fixed_point_contraction(u.shape[-1], tau, d, lam, h, order)
     v, new = u.copy(), np.empty_like(u)
     scale = max(float(np.linalg.norm(u)), np.finfo(float).tiny)
@@ -360,9 +353,7 @@ def semi_implicit_jacobi(
         radius of the iteration matrix (computed densely for one signal with
         N <= 2000, else NaN).
     """
-    omega = as_positive(omega, "omega")
-    if omega > 1:
-        raise ValueError(f"omega must be in (0, 1], got omega={omega}")
+    omega = as_damping(omega)
     tol, maxiter = as_positive(tol, "tol"), as_int(maxiter, "maxiter")
     u = as_signal(u)
     bands = semi_implicit_matrix_bands(u, tau, diffusivity, lam, h, 1)

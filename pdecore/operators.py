@@ -103,13 +103,30 @@ def _difference(u: np.ndarray, order: int, out: np.ndarray) -> np.ndarray:
     return out
 
 
-def _add_adjoint(target: np.ndarray, v: np.ndarray, order: int) -> np.ndarray:
-    r"""In place ``target += D_m^T v`` (unscaled stencil, last axis, h = 1)."""
+def _add_adjoint(
+    target: np.ndarray, v: np.ndarray, order: int, source: np.ndarray | None = None
+) -> np.ndarray:
+    r"""``target = source + D_m^T v`` (unscaled stencil, last axis, h = 1).
+
+    Without ``source`` (or with ``source is target``) this is the in-place
+    ``target += D_m^T v``. Otherwise the first add reads ``source`` instead of a copy of
+    it in ``target``: the same operations in the same order, one pass over memory fewer.
+    ``source`` must be ``target`` or not overlap it.
+    """
+    if source is None:
+        source = target
+    elif source is not target:  # the first m points, which the first add does not write
+        if target.ndim == 1:  # scalar copies: cheaper than slicing for short signals
+            target[0] = source[0]
+            if order == 2:
+                target[1] = source[1]
+        else:
+            target[..., :order] = source[..., :order]
     if order == 1:  # (D^T v)_i = v_{i-1} - v_i with v_{-1} = v_{N-1} = 0
-        target[..., 1:] += v
+        np.add(source[..., 1:], v, out=target[..., 1:])
         target[..., :-1] -= v
     else:  # (D^T w)_j = w_{j-2} - 2 w_{j-1} + w_j
-        target[..., 2:] += v
+        np.add(source[..., 2:], v, out=target[..., 2:])
         target[..., 1:-1] -= v
         target[..., 1:-1] -= v
         target[..., :-2] += v

@@ -1,7 +1,8 @@
 """Figure helpers so that chapter cells stay 2-4 lines, all in one style.
 
 Every helper returns the matplotlib ``Figure`` (myst-nb renders it; ``glue`` can store
-it) and labels its axes with quantities and units.
+it) and labels its axes with quantities and units. Network families are named (and in
+chapter 6 coloured) as :data:`pdecore.families.FAMILIES` says.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from .diffusivities import diffusivity, flux, flux_derivative
+from .families import get_family
 
 __all__ = [
     "STYLE",
@@ -21,7 +23,6 @@ __all__ = [
     "plot_amplification",
     "plot_block_gains",
     "plot_classification",
-    "plot_learning_curves",
     "plot_convergence_factors",
     "plot_denoising_curves",
     "plot_denoising_examples",
@@ -29,16 +30,17 @@ __all__ = [
     "plot_error_vs_steps",
     "plot_evolution",
     "plot_fixed_point",
+    "plot_fluxes",
     "plot_growth_sweep",
     "plot_image_samples",
-    "plot_fluxes",
     "plot_learned_fluxes",
+    "plot_learning_curves",
     "plot_monitors",
     "plot_norm_trajectories",
     "plot_orders",
     "plot_perturbation_growth",
-    "plot_scheme_comparison",
     "plot_schedules",
+    "plot_scheme_comparison",
     "plot_speedups",
     "plot_unet_ablation",
     "plot_unet_comparison",
@@ -910,8 +912,6 @@ def plot_classification(rows, *, smooth: int = 50):
     """
     import matplotlib.pyplot as plt
 
-    from .experiments.classification import FAMILY_LABELS
-
     fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(11.0, 3.4))
     families = list(dict.fromkeys(r.family for r in rows))
     widest = max(r.width for r in rows)
@@ -922,7 +922,7 @@ def plot_classification(rows, *, smooth: int = 50):
         return v.mean(), (v.std(ddof=1) if v.size > 1 else 0.0)
 
     for i, family in enumerate(families):
-        label = FAMILY_LABELS.get(family, family)
+        label = get_family(family).label
         mine = [r for r in rows if r.family == family]
         widths = sorted({r.width for r in mine})
         params = [next(r.params for r in mine if r.width == w) for w in widths]
@@ -975,8 +975,6 @@ def plot_learning_curves(rows):
     """
     import matplotlib.pyplot as plt
 
-    from .experiments.classification import FAMILY_LABELS
-
     widths = sorted({r.width for r in rows})
     families = list(dict.fromkeys(r.family for r in rows))
     fig, axes = plt.subplots(1, len(widths), figsize=(4.6 * len(widths), 3.3),
@@ -991,7 +989,7 @@ def plot_learning_curves(rows):
             mean = 100 * curves.mean(axis=0)
             sd = 100 * curves.std(axis=0, ddof=1) if len(curves) > 1 else 0 * mean
             ax.plot(epochs, mean, "o-", ms=3, color=f"C{i}",
-                    label=FAMILY_LABELS.get(family, family))
+                    label=get_family(family).label)
             ax.fill_between(epochs, mean - sd, mean + sd, color=f"C{i}", alpha=0.2)
         ax.set(xlabel="epoch", title=f"budget of width {width}")
     axes[0][0].set_ylabel("test accuracy (%)")
@@ -1031,23 +1029,11 @@ def plot_block_gains(gains):
     return fig
 
 
-def _family_colour(family: str) -> str:
-    return {"trainable": "C0", "trainable_monotone": "C2", "perona_malik": "C1",
-            "standard": "C3"}.get(family, "0.55")
-
-
-_FAMILY_LABELS = {"trainable": "learned flux", "trainable_monotone": "learned monotone flux",
-                  "charbonnier": "Charbonnier", "relu": "ReLU",
-                  "perona_malik": "Perona-Malik", "standard": "standard ResNet"}
-
-
-_CLASSICAL_COLOURS = {"linear": "0.3", "charbonnier": "C5", "perona_malik": "C1"}
-_CURVE_COLOURS = {"trainable": "C0", "trainable_monotone": "C2", "perona_malik": "C1",
-                  "standard": "C3", "linear": "C4", "charbonnier": "C5", "relu": "C8"}
-
-
 def plot_denoising_results(summary, baselines=None):
     """Plot E6: test RMSE per network family, and the largest per-block norm ratio.
+
+    Families and classical diffusions are named and coloured by
+    :func:`pdecore.families.get_family` (grey where a family has no colour).
 
     Parameters
     ----------
@@ -1068,19 +1054,20 @@ def plot_denoising_results(summary, baselines=None):
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9.5, 3.4),
                                    gridspec_kw={"width_ratios": [1.6, 1]})
     x = np.arange(len(summary))
-    names = [_FAMILY_LABELS.get(s.family, s.family) for s in summary]
-    colours = [_family_colour(s.family) for s in summary]
+    families = [get_family(s.family) for s in summary]  # labels and colours
+    names = [f.label for f in families]
+    colours = [f.colour or "0.55" for f in families]
     ax1.bar(x, [s.rmse for s in summary], color=colours, alpha=0.8,
             yerr=[getattr(s, "rmse_std", 0.0) for s in summary], capsize=3,
             error_kw={"elinewidth": 1.0})
     for i, s in enumerate(summary):
         ax1.plot(np.full(len(s.rmse_runs), i), s.rmse_runs, "k.", markersize=4)
     for j, b in enumerate(baselines or []):
-        name = _FAMILY_LABELS.get(b.diffusivity, b.diffusivity)
+        family = get_family(b.diffusivity)
         mean = getattr(b, "rmse", getattr(b, "test_rmse", np.nan))
-        colour = _CLASSICAL_COLOURS.get(b.diffusivity, "0.3")
+        colour = family.colour or "0.3"
         ax1.axhline(mean, color=colour, linestyle=(":", "--")[j % 2], linewidth=1.0,
-                    label=f"tuned {name} diffusion")
+                    label=f"tuned {family.label} diffusion")
         std = getattr(b, "rmse_std", 0.0)
         if std > 0:
             ax1.axhspan(mean - std, mean + std, color=colour, alpha=0.12, linewidth=0)
@@ -1103,6 +1090,8 @@ def plot_denoising_results(summary, baselines=None):
 def plot_denoising_curves(runs, families=None):
     """Plot E6's learning curves: validation RMSE after each epoch, per family.
 
+    Each family is named and coloured by :func:`pdecore.families.get_family`.
+
     Parameters
     ----------
     runs : sequence of sequences of pdecore.experiments.denoising.DenoisingRow
@@ -1123,9 +1112,9 @@ def plot_denoising_curves(runs, families=None):
         curves = np.sqrt(np.array([[r.history.val_loss for r in run if r.family == family][0]
                                    for run in runs]))
         epochs = np.arange(1, curves.shape[1] + 1)
-        colour = _CURVE_COLOURS.get(family, f"C{(4 + k) % 10}")
-        ax.plot(epochs, curves.mean(axis=0), color=colour,
-                label=_FAMILY_LABELS.get(family, family))
+        shown = get_family(family)
+        colour = shown.colour or f"C{(4 + k) % 10}"
+        ax.plot(epochs, curves.mean(axis=0), color=colour, label=shown.label)
         ax.fill_between(epochs, curves.min(axis=0), curves.max(axis=0), color=colour,
                         alpha=0.15, linewidth=0)
     ax.set(xlabel="epoch", ylabel="validation RMSE", yscale="log",

@@ -39,6 +39,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from ._validation import as_choice
+
 __all__ = [
     "CONFIG_NAMES",
     "RESULTS_SUFFIX",
@@ -105,9 +107,7 @@ def resolve_config(
     """
     base = dict(configs["default"])
     if isinstance(config, str):
-        if config not in configs:
-            raise ValueError(f"config must be one of {sorted(configs)}, got {config!r}")
-        settings = dict(configs[config])
+        settings = dict(configs[as_choice(config, "config", sorted(configs))])
     elif isinstance(config, Mapping):
         settings = dict(base)
         unknown = sorted(set(config) - set(base))

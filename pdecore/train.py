@@ -29,7 +29,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ._validation import as_int, as_positive
+from ._validation import as_choice, as_int, as_positive
 
 __all__ = ["LOSSES", "History", "accuracy", "count_parameters", "evaluate", "fit"]
 
@@ -106,10 +106,8 @@ def _check_model(model: object) -> None:
 
 
 def _get_loss(loss: LossLike) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
-    if isinstance(loss, str):
-        if loss not in LOSSES:
-            raise ValueError(f"loss must be one of {sorted(LOSSES)} or a callable, got {loss!r}")
-        return LOSSES[loss]
+    if isinstance(loss, str):  # a name; anything else must be a callable
+        return LOSSES[as_choice(loss, "loss", sorted(LOSSES))]
     if callable(loss):
         return loss
     raise TypeError(f"loss must be a name from {sorted(LOSSES)} or a callable, got {loss!r}")

@@ -1,7 +1,8 @@
-"""Shared fixtures: seeded generator, test signals, hand-written diffusivities.
+"""Shared fixtures: seeded generator, test signals, hand-written diffusivities, devices.
 
 Also registers and loads the deterministic hypothesis profile used by every property
-test (``derandomize=True``, so a run is reproducible and needs no example database).
+test (``derandomize=True``, so a run is reproducible and needs no example database), and
+runs every test on one torch thread.
 """
 
 import numpy as np
@@ -9,6 +10,11 @@ import pytest
 from hypothesis import settings
 
 import pdecore
+
+try:
+    import torch
+except ImportError:  # the numpy core is tested without torch too
+    torch = None
 
 settings.register_profile(
     "pdecore",
@@ -26,6 +32,33 @@ SEED = 20220731
 EPS = {np.float32: 1e-5, np.float64: 1e-12}
 
 WEICKERT_C = 3.31488
+
+#: Torch devices the device-agnostic tests run on: the CPU always, CUDA where present.
+DEVICES = ["cpu"] + (["cuda"] if torch is not None and torch.cuda.is_available() else [])
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Run each test on one torch thread (the previous setting is restored afterwards).
+
+    The tensors in the tests are tiny: intra-op threads only add overhead, and on busy
+    cores (two test workers, or a notebook executing beside them) OpenMP's waiting
+    threads slow each small convolution by orders of magnitude (measured: 7 s versus
+    210 s for tests/nets with two runs side by side on 2 cores).
+    """
+    if torch is None:
+        yield
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(params=DEVICES)
+def device(request):
+    """Each available torch device in turn."""
+    return request.param
 
 
 @pytest.fixture

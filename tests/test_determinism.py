@@ -16,7 +16,6 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
-import pytest
 import torch
 
 from pdecore.experiments import classification, denoising
@@ -24,14 +23,6 @@ from pdecore.experiments import classification, denoising
 #: E6 (chapter 6) at a toy size: two families, two blocks, two epochs
 DENOISING = {"families": ["trainable", "standard"], "budget": 60, "depth": 2, "n": 32,
              "n_train": 16, "n_test": 8, "epochs": 2, "seed": 3}
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _denoising_numbers(rows) -> dict:

@@ -90,6 +90,19 @@ def test_shape_is_kept(name):
     assert pdecore.flux(name, [1, 2, 3]).dtype == np.float64  # ints accepted
 
 
+@pytest.mark.parametrize("lam", [0.3, 1.0])
+@pytest.mark.parametrize("name", NAMES)
+def test_in_place_evaluation_is_bitwise_the_fresh_one(name, lam):
+    # g(s2, lam, out=s2), as the explicit step calls it, skips the exact product s2 * 1.0
+    # when lam = 1: the values must not change in any bit
+    s2 = np.random.default_rng(0).standard_normal(50) ** 2 * 4.0
+    g = pdecore.DIFFUSIVITIES[name].g
+    work = s2.copy()
+    assert g(work, lam, work) is work
+    np.testing.assert_array_equal(work, g(s2, lam))
+    np.testing.assert_array_equal(work, pdecore.diffusivity(name, s2, lam))
+
+
 @pytest.mark.parametrize("lam", [0.5, 1.0, 4.0])
 @pytest.mark.parametrize("name", ["perona_malik", "exponential", "weickert"])
 def test_flux_maximum_is_at_lambda(name, lam):

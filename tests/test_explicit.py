@@ -102,9 +102,10 @@ def test_integer_and_float32_input_give_float64(rng):
     assert_allclose(new, pdecore.explicit_step(u32.astype(np.float64), 0.25))
 
 
+@pytest.mark.parametrize("shape", [(12,), (2, 12)])
 @pytest.mark.parametrize("order", [1, 2])
-def test_out_argument(rng, order):
-    u = rng.standard_normal((2, 12))
+def test_out_argument(rng, order, shape):
+    u = rng.standard_normal(shape)
     expected = pdecore.explicit_step(u, 0.1, "weickert", 0.5, 1.0, order)
     out = np.full_like(u, np.nan)
     result = pdecore.explicit_step(u, 0.1, "weickert", 0.5, 1.0, order, out=out)

@@ -153,7 +153,8 @@ def _makefile_head(text: str, tmp_path: Path) -> list[str]:
     define = re.search(r"^define atomically\n.*?^endef\n", text, re.MULTILINE | re.DOTALL)
     return ["SHELL := /bin/bash", ".SHELLFLAGS := -eu -o pipefail -c",
             f"BIN := {Path(sys.executable).parent}", f"BUILD := {tmp_path / '_build'}",
-            f"PM_FLAGS := {_variable(text, 'PM_FLAGS')}", "PM_ARGS ?=", define.group(0)]
+            f"PM_FLAGS := {_variable(text, 'PM_FLAGS')}",
+            f"RUN_ENV := {_variable(text, 'RUN_ENV')}", "PM_ARGS ?=", define.group(0)]
 
 
 def _tiny_makefile(tmp_path: Path, rule: str) -> tuple[Path, Path]:
@@ -163,7 +164,7 @@ def _tiny_makefile(tmp_path: Path, rule: str) -> tuple[Path, Path]:
     joined = "\n".join(recipe)
     # the pattern this test is about: papermill writes a unique temporary file, which is
     # renamed onto the target only when complete
-    assert '$(call atomically,$@,$(BIN)/papermill $< "$$tmp"' in joined
+    assert '$(call atomically,$@,$(RUN_ENV) $(BIN)/papermill $< "$$tmp"' in joined
     define = re.search(r"^define atomically\n.*?^endef\n", text, re.MULTILINE | re.DOTALL)
     assert define and "mktemp" in define.group(0) and 'mv -f "$$tmp"' in define.group(0)
     makefile = tmp_path / "Makefile"

@@ -78,19 +78,19 @@ def test_weights_closed_form(n):
 # --- fsi_schedule -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("T", "tau", "cycles"), [
+@pytest.mark.parametrize(("T", "tau_max", "cycles"), [
     (18.0, 0.5, 1), (20.0, 0.5, 2), (0.01, 0.5, 1), (1.0, 0.5, 1), (123.4, 0.49, 5),
     (7.0, 0.125, 3), (0.5 * 110 / 3, 0.5, 1),
 ])
-def test_schedule_cycle_time(T, tau, cycles):
-    tau_cycle, alphas = pdecore.fsi_schedule(T, tau, cycles)
-    n = cycle_length_reference(T, tau, cycles)
+def test_schedule_cycle_time(T, tau_max, cycles):
+    tau_cycle, alphas = pdecore.fsi_schedule(T, tau_max, cycles)
+    n = cycle_length_reference(T, tau_max, cycles)
     assert alphas.shape == (n,)
     np.testing.assert_allclose(alphas, [(4 * k + 2) / (2 * k + 3) for k in range(n)], rtol=1e-15)
     assert tau_cycle * (n * n + n) / 3.0 == pytest.approx(T / cycles, rel=1e-12)
-    assert 0.0 < tau_cycle <= tau * (1.0 + 1e-12)
-    if n > 1:  # n - 1 steps with tau would not reach T/cycles
-        assert tau * ((n - 1) ** 2 + (n - 1)) / 3.0 < T / cycles
+    assert 0.0 < tau_cycle <= tau_max * (1.0 + 1e-12)
+    if n > 1:  # n - 1 steps with tau_max would not reach T/cycles
+        assert tau_max * ((n - 1) ** 2 + (n - 1)) / 3.0 < T / cycles
 
 
 def test_schedule_doc_value():
@@ -121,16 +121,16 @@ def test_fsi_and_fed_cycle_polynomials_coincide(n):
 @pytest.mark.parametrize("update", ["cycle", "step"])
 def test_linear_fsi_equals_fed_and_dense_recursion(order, h, update):
     n_points, cycles = 28, 3
-    tau = dense_tau_max(n_points, order, h)
-    T = 40.0 * tau
+    tau_max = dense_tau_max(n_points, order, h)
+    T = 40.0 * tau_max
     u0 = np.random.default_rng(SEED).standard_normal((2, n_points))
     u0_copy = u0.copy()
-    fsi = pdecore.fsi_evolution(u0, T, tau, cycles, "linear", h=h, order=order, update=update)
-    fed = pdecore.fed_evolution(u0, T, tau, cycles, "linear", h=h, order=order, update=update)
+    fsi = pdecore.fsi_evolution(u0, T, tau_max, cycles, "linear", h=h, order=order, update=update)
+    fed = pdecore.fed_evolution(u0, T, tau_max, cycles, "linear", h=h, order=order, update=update)
     np.testing.assert_array_equal(u0, u0_copy)
     scale = np.linalg.norm(fed.u)
     assert np.linalg.norm(fsi.u - fed.u) <= 1e-10 * scale
-    n = cycle_length_reference(T, tau, cycles)
+    n = cycle_length_reference(T, tau_max, cycles)
     assert fsi.steps[-1] == fed.steps[-1] == cycles * n
     D = dense_d(n_points, order, h)
     tau_cycle = 3.0 * T / (cycles * (n * n + n))
@@ -143,11 +143,11 @@ def test_linear_fsi_equals_fed_and_dense_recursion(order, h, update):
 @pytest.mark.parametrize("order", [1, 2])
 def test_linear_fsi_every_state_is_stable(order):
     n_points, cycles = 40, 2
-    tau = dense_tau_max(n_points, order, 1.0)
-    T = 150.0 * tau
+    tau_max = dense_tau_max(n_points, order, 1.0)
+    T = 150.0 * tau_max
     u0 = make_signal(n_points)
-    ev = pdecore.fsi_evolution(u0, T, tau, cycles, "linear", order=order, save_every=1)
-    n = cycle_length_reference(T, tau, cycles)
+    ev = pdecore.fsi_evolution(u0, T, tau_max, cycles, "linear", order=order, save_every=1)
+    n = cycle_length_reference(T, tau_max, cycles)
     assert ev.states.shape == (cycles * n + 1, n_points)
     np.testing.assert_array_equal(ev.steps, np.arange(cycles * n + 1))
     norms = np.linalg.norm(ev.states, axis=-1)
@@ -161,10 +161,10 @@ def test_linear_fsi_every_state_is_stable(order):
 def test_nonlinear_frozen_cycles_are_stable(diffusivity):
     """update="cycle": each stage is a bounded polynomial of a frozen D^T G D."""
     n_points, cycles = 40, 3
-    tau = dense_tau_max(n_points, 1, 1.0)
+    tau_max = dense_tau_max(n_points, 1, 1.0)
     u0 = make_signal(n_points, seed=5)
-    ev = pdecore.fsi_evolution(u0, 60.0, tau, cycles, diffusivity, 0.2, save_every=1)
-    n = cycle_length_reference(60.0, tau, cycles)
+    ev = pdecore.fsi_evolution(u0, 60.0, tau_max, cycles, diffusivity, 0.2, save_every=1)
+    n = cycle_length_reference(60.0, tau_max, cycles)
     norms = np.linalg.norm(ev.states, axis=-1)
     for k in range(cycles):
         inside = norms[k * n: (k + 1) * n + 1]
@@ -186,22 +186,22 @@ def test_weights_bad_input(n, exc):
 @pytest.mark.parametrize(("kwargs", "exc", "name"), [
     ({"T": 0.0}, ValueError, "T"),
     ({"T": -1.0}, ValueError, "T"),
-    ({"tau": 0.0}, ValueError, "tau"),
-    ({"tau": -0.5}, ValueError, "tau"),
-    ({"tau": float("nan")}, ValueError, "tau"),
+    ({"tau_max": 0.0}, ValueError, "tau_max"),
+    ({"tau_max": -0.5}, ValueError, "tau_max"),
+    ({"tau_max": float("nan")}, ValueError, "tau_max"),
     ({"cycles": 0}, ValueError, "cycles"),
     ({"cycles": 2.0}, TypeError, "cycles"),
 ])
 def test_schedule_bad_input(kwargs, exc, name):
-    args = {"T": 10.0, "tau": 0.5, "cycles": 1} | kwargs
+    args = {"T": 10.0, "tau_max": 0.5, "cycles": 1} | kwargs
     with pytest.raises(exc, match=rf"\b{name}\b"):
         pdecore.fsi_schedule(**args)
 
 
 @pytest.mark.parametrize(("kwargs", "exc", "name"), [
     ({"T": 0.0}, ValueError, "T"),
-    ({"tau": 0.0}, ValueError, "tau"),
-    ({"tau": -1.0}, ValueError, "tau"),
+    ({"tau_max": 0.0}, ValueError, "tau_max"),
+    ({"tau_max": -1.0}, ValueError, "tau_max"),
     ({"cycles": 0}, ValueError, "cycles"),
     ({"update": "foo"}, ValueError, "update"),
     ({"update": None}, ValueError, "update"),
@@ -215,6 +215,6 @@ def test_schedule_bad_input(kwargs, exc, name):
     ({"u0": [1.0]}, ValueError, "u0"),
 ])
 def test_evolution_bad_input(kwargs, exc, name):
-    args = {"u0": np.linspace(0.0, 1.0, 10), "T": 5.0, "tau": 0.5} | kwargs
+    args = {"u0": np.linspace(0.0, 1.0, 10), "T": 5.0, "tau_max": 0.5} | kwargs
     with pytest.raises(exc, match=rf"\b{name}\b"):
         pdecore.fsi_evolution(**args)

@@ -52,14 +52,6 @@ from pdecore.experiments import (
 NAN = float("nan")
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 # --- what is public -------------------------------------------------------------------
 
 MODULES = {
@@ -319,18 +311,6 @@ def _cases() -> dict[str, list[Case]]:
         ("unknown", lambda: n.as_activation("nope"), ValueError, "nope"),
         ("wrong type", lambda: n.as_activation(3), TypeError, "activation"),
     ]
-    c["nets.check_signal_tensor"] = [
-        ("numpy", lambda: n.check_signal_tensor(np.zeros((1, 1, 4)), 1, 2), TypeError, "u"),
-        ("short", lambda: n.check_signal_tensor(torch.zeros(1, 1, 1), 1, 2), ValueError, "u"),
-        ("dtype", lambda: n.check_signal_tensor(torch.zeros(1, 1, 4), 1, 2,
-                                                dtype=torch.float64), TypeError, "u"),
-    ]
-    c["nets.classifier.check_image_tensor"] = [
-        ("numpy", lambda: pdecore.nets.classifier.check_image_tensor(np.zeros((1, 1, 4, 4)), 1),
-         TypeError, "x"),
-        ("3-D", lambda: pdecore.nets.classifier.check_image_tensor(torch.zeros(1, 4, 4), 1),
-         ValueError, "x"),
-    ]
     c["nets.classifier_parameters"] = [
         ("block unknown", lambda: n.classifier_parameters("x", 4, (1,)), ValueError, "block"),
         ("channels=0", lambda: n.classifier_parameters("standard", 0, (1,)), ValueError,
@@ -386,9 +366,6 @@ def _cases() -> dict[str, list[Case]]:
     c["nets.unet_with_budget"] = [
         ("kind unknown", lambda: n.unet_with_budget("x", 1000, 2), ValueError, "kind"),
         ("budget=0", lambda: n.unet_with_budget("standard", 0, 2), ValueError, "budget"),
-    ]
-    c["nets.resnet.onednn_guard"] = [
-        ("numpy", lambda: n.resnet.onednn_guard(np.zeros(3)), TypeError, "u"),
     ]
 
     # pdecore.train

@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.fft
 
-from .._validation import as_int, as_positive, as_scale, as_signal
+from .._validation import as_choice, as_int, as_positive, as_scale, as_signal
 from ..diffusivities import DiffusivityLike, get_diffusivity
 from ..explicit import _explicit_step, explicit_evolution
 from ..fed import fed_cycle_length, fed_evolution, fed_step_sizes
@@ -231,8 +231,7 @@ def scheme_steps(scheme: str, param: int, T: float, tau_max: float) -> int:
 
 
 def _check_scheme(scheme: str) -> None:
-    if scheme not in SCHEMES:
-        raise ValueError(f"scheme must be one of {SCHEMES}, got {scheme!r}")
+    as_choice(scheme, "scheme", SCHEMES)
 
 
 def run_scheme(f: object, T: float, scheme: str, param: int,

@@ -36,23 +36,23 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._validation import as_int, as_positive
+from .._validation import as_choice, as_int, as_positive
 from ..archive import Archive, read_archive, run_jobs
 from ..data import FASHION_MNIST_DIR, load_cifar10, load_fashion_mnist
+from ..families import get_family
 from ..nets.classifier import (
     ResNetClassifier,
-    SymmetricBlock2d,
     classifier_macs,
     classifier_parameters,
     classifier_with_budget,
 )
+from ..nets.resnet import SymmetricBlock2d
 from ..results import paired_comparison, resolve_config, seed_stats
 from ..train import History, accuracy, count_parameters, fit
 
 __all__ = [
     "CONFIGS",
     "FAMILIES",
-    "FAMILY_LABELS",
     "ClassificationResult",
     "ClassifierRow",
     "ImageData",
@@ -75,18 +75,10 @@ __all__ = [
     "stability_ratios",
 ]
 
-#: The four families of the table above, in plotting order.
+#: The families of the table above, in plotting order; tables and legends name them by
+#: their labels in :data:`pdecore.families.FAMILIES`.
 FAMILIES = ("standard", "symmetric_half", "symmetric_deep", "symmetric_stable",
             "symmetric_wide")
-
-#: Readable names of the families for tables and legends.
-FAMILY_LABELS = {
-    "standard": "standard",
-    "symmetric_half": "symmetric, same architecture",
-    "symmetric_deep": "symmetric, twice as deep",
-    "symmetric_stable": "symmetric, twice as deep, stable",
-    "symmetric_wide": "symmetric, wider",
-}
 
 #: Settings of chapter 7: ``quick`` (CI, seconds), ``default`` (the book: a 12k subset,
 #: two epochs, three seeds, about six minutes on 2 cores) and ``paper`` (``make paper``:
@@ -202,8 +194,7 @@ def build_family(
     -------
     ResNetClassifier
     """
-    if family not in FAMILIES:
-        raise ValueError(f"family must be one of {FAMILIES}, got {family!r}")
+    as_choice(family, "family", FAMILIES)
     width = as_int(width, "width")
     blocks = tuple(blocks)
     kw = {"in_channels": in_channels, "classes": classes}
@@ -443,7 +434,7 @@ def results_table(rows: Sequence[ClassifierRow]) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for (width, family), group in _groups(rows).items():
         r = group[0]
-        cells = [str(width), FAMILY_LABELS[family], str(r.channels),
+        cells = [str(width), get_family(family).label, str(r.channels),
                  "+".join(map(str, r.blocks)), str(r.params), f"{r.macs / 1e6:.2f}",
                  _pm([g.test_accuracy for g in group], 100),
                  *(_pm([g.noise_accuracy[s] for g in group], 100) for s in sigmas),
@@ -619,7 +610,7 @@ class ClassificationResult:
         sigma_max = max(self.rows[0].noise_accuracy)
         out["sigma_max"] = sigma_max
         for name, sigma in (("clean_text", 0.0), ("robust_text", sigma_max)):
-            out[name] = "; ".join(f"{FAMILY_LABELS[f]}: {n}"
+            out[name] = "; ".join(f"{get_family(f).label}: {n}"
                                   for f, n in most_robust(self.rows, sigma).items())
         unconstrained = [v for f, v in self.stability.items() if f != "symmetric_stable"]
         ratios = np.concatenate(unconstrained) if unconstrained else np.zeros(0)
@@ -753,8 +744,7 @@ def run_job(
     consecutive groups of 50), ``wall_time_s`` and ``seconds_per_epoch``.
     """
     cfg = resolve_config(CONFIGS, config)
-    if family not in FAMILIES:
-        raise ValueError(f"family must be one of {FAMILIES}, got {family!r}")
+    as_choice(family, "family", FAMILIES)
     seed = as_int(seed, "seed", minimum=0)
     if data is None:
         data = load_images(dataset, data_root, cfg["n_train"], cfg["n_test"], seed)

@@ -45,7 +45,9 @@ from torch import nn
 
 from .._validation import as_int, as_positive
 from ..explicit import explicit_step
-from ..nets.diffusion_net import ACTIVATION_FAMILIES, DiffusionNet, diffusion_net_with_budget
+from ..families import get_family
+from ..nets.activations import SECTOR_ACTIVATIONS
+from ..nets.diffusion_net import DiffusionNet, diffusion_net_with_budget
 from ..results import WIN_RULE, paired_comparison, resolve_config, seed_stats
 from ..signals import add_noise, piecewise_constant, piecewise_linear
 from ..train import History, _threads, count_parameters, evaluate, fit
@@ -121,35 +123,15 @@ QUICK = {k: CONFIGS["quick"][k] for k in ("n", "n_train", "n_test", "epochs", "b
 
 _KINDS = ("constant", "linear")
 
-#: What each family's activation is, for tables.
-DESCRIPTIONS = {
-    "trainable": "learned flux per block, free",
-    "trainable_monotone": "learned flux per block, monotone",
-    "linear": "fixed, monotone",
-    "charbonnier": "fixed, monotone",
-    "relu": "fixed, monotone",
-    "perona_malik": "fixed, nonmonotone",
-    "exponential": "fixed, nonmonotone",
-    "weickert": "fixed, nonmonotone",
-    "standard": "standard ResNet, ReLU",
-}
 
-#: Names of the families and diffusions as they read in a sentence.
-LABELS = {
-    "trainable": "the learned nonmonotone flux",
-    "trainable_monotone": "the trainable monotone flux",
-    "linear": "the linear flux",
-    "charbonnier": "the Charbonnier flux",
-    "relu": "the ReLU",
-    "perona_malik": "the fixed Perona-Malik flux",
-    "exponential": "the fixed exponential flux",
-    "weickert": "the fixed Weickert flux",
-    "standard": "the standard ResNet",
-}
+def _phrase(family: str) -> str:
+    """Name a family in a sentence, e.g. "the learned nonmonotone flux" (pdecore.families)."""
+    return get_family(family).phrase
 
-_CLASSICAL_LABELS = {"linear": "linear diffusion", "charbonnier": "Charbonnier diffusion",
-                     "perona_malik": "Perona-Malik diffusion",
-                     "exponential": "exponential diffusion", "weickert": "Weickert diffusion"}
+
+def _classical_label(diffusivity: str) -> str:
+    """Name a classical diffusion, e.g. "Perona-Malik diffusion"."""
+    return f"{get_family(diffusivity).label} diffusion"
 
 
 @dataclass(frozen=True)
@@ -467,7 +449,7 @@ def denoising_experiment(
     ----------
     families : iterable of str
         Keys of :data:`FAMILIES` (or any activation of
-        :data:`pdecore.nets.diffusion_net.ACTIVATION_FAMILIES`).
+        :data:`pdecore.nets.activations.SECTOR_ACTIVATIONS`).
     budget : int
         Target number of trainable parameters of every network.
     depth : int
@@ -525,7 +507,7 @@ def denoising_experiment(
     ['trainable', 'standard'] True
     """
     families = list(families)
-    allowed = ("standard", *ACTIVATION_FAMILIES)
+    allowed = ("standard", *SECTOR_ACTIVATIONS)
     for family in families:
         if family not in allowed:
             raise ValueError(f"families must be from {allowed}, got {family!r}")
@@ -1022,7 +1004,7 @@ def markdown_table(summary: Sequence[FamilySummary],
     for s in summary:
         mono = f"{s.nonmonotone_blocks} of {s.blocks}" if s.blocks else "n/a"
         lines.append(
-            f"| {s.family} | {DESCRIPTIONS.get(s.family, s.family)} | {s.hidden} | {s.params} "
+            f"| {s.family} | {get_family(s.family).description} | {s.hidden} | {s.params} "
             f"| {s.macs} | {s.train_time:.1f} | {s.rmse:.4f} ± {s.rmse_std:.4f} "
             f"| {s.psnr:.2f} | {s.rmse_constant:.4f} | {s.rmse_linear:.4f} "
             f"| {mono} | {s.norm_ratio:.3f} |"
@@ -1032,7 +1014,7 @@ def markdown_table(summary: Sequence[FamilySummary],
             "λ " + "/".join(f"{v:.3g}" for v in c.lams) + ", ")
         times = "/".join(f"{t:g}" for t in c.stopping_times)
         lines.append(
-            f"| {_CLASSICAL_LABELS.get(c.diffusivity, c.diffusivity)} | classical, tuned on "
+            f"| {_classical_label(c.diffusivity)} | classical, tuned on "
             f"validation ({lam}T {times}) | - | {1 if c.diffusivity == 'linear' else 2} "
             f"| - | - | {c.rmse:.4f} ± {c.rmse_std:.4f} | {c.psnr:.2f} "
             f"| {c.rmse_constant:.4f} | {c.rmse_linear:.4f} | - | - |")
@@ -1310,8 +1292,8 @@ class DenoisingResult:
             m = self.family("trainable_monotone")
             out["gain_key"] = 100.0 * (1.0 - t.rmse / m.rmse)
             if paired:
-                out["verdict_key"] = _sentence(out["cmp_trainable_monotone"], LABELS["trainable"],
-                                               LABELS["trainable_monotone"])
+                out["verdict_key"] = _sentence(out["cmp_trainable_monotone"], _phrase("trainable"),
+                                               _phrase("trainable_monotone"))
             d = self.depth_stats("trainable_monotone")
             out["mono_nonmono_blocks"] = d["nonmonotone_blocks"]
             out["mono_min_slope"] = d["min_slope"]
@@ -1320,7 +1302,7 @@ class DenoisingResult:
         if monotone:
             best = self.best(monotone)
             out["best_mono"] = best
-            out["best_mono_label"] = LABELS[best]
+            out["best_mono_label"] = _phrase(best)
             out["rmse_best_mono"] = self.family(best).rmse
             out["gain_mono"] = 100.0 * (1.0 - t.rmse / self.family(best).rmse)
             # old meaning: runs in which the learned flux beat every monotone network
@@ -1339,9 +1321,9 @@ class DenoisingResult:
             out["n_fixed"] = len(fixed)
             text = (f"The learned nonmonotone flux beats {len(won)} of the {len(fixed)} fixed "
                     f"monotone fluxes by the win rule")
-            text += f" ({_list([LABELS[f] for f in won])})." if won else "."
+            text += f" ({_list([_phrase(f) for f in won])})." if won else "."
             if lost:
-                text += f" It loses to {_list([LABELS[f] for f in lost])}."
+                text += f" It loses to {_list([_phrase(f) for f in lost])}."
             out["verdict_fixed"] = text
             if "trainable_monotone" in families:
                 # how much of the gap to the best fixed monotone flux is learnability,
@@ -1351,16 +1333,16 @@ class DenoisingResult:
                 out["gap_total"] = total
                 out["gap_nonmono"] = nonmono
                 out["gap_learned"] = total - nonmono
-                out["verdict_share"] = _share_sentence(total, nonmono, LABELS[best_fixed])
+                out["verdict_share"] = _share_sentence(total, nonmono, _phrase(best_fixed))
         for f in ("perona_malik", "standard"):
             if f in families and paired:
-                out[f"verdict_{f}"] = _sentence(out[f"cmp_{f}"], LABELS["trainable"], LABELS[f])
+                out[f"verdict_{f}"] = _sentence(out[f"cmp_{f}"], _phrase("trainable"), _phrase(f))
         if self.classical and paired:
             names = [f"classical_{c.diffusivity}" for c in self.classical]
             best_c = self.best(names).removeprefix("classical_")
             c = next(x for x in self.classical if x.diffusivity == best_c)
             out["best_classical"] = best_c
-            out["best_classical_label"] = _CLASSICAL_LABELS.get(best_c, best_c)
+            out["best_classical_label"] = _classical_label(best_c)
             out["rmse_best_classical"] = c.rmse
             out["rmse_best_classical_std"] = c.rmse_std
             beaten = [f for f in families
@@ -1370,7 +1352,7 @@ class DenoisingResult:
             out["classical_beats"] = len(beaten)
             out["classical_loses"] = len(beating)
             out["n_networks"] = len(families)
-            label = _CLASSICAL_LABELS.get(best_c, best_c)
+            label = _classical_label(best_c)
             cap = f"{label[0].upper()}{label[1:]}"
             text = (f"{cap}, tuned on the validation split, beats {len(beaten)} of the "
                     f"{len(families)} networks by the win rule")
@@ -1383,7 +1365,7 @@ class DenoisingResult:
             if not beating:
                 text += " No network beats it."
             elif beating != ["trainable"]:
-                text += f" It loses to {_list([LABELS[f] for f in beating])}."
+                text += f" It loses to {_list([_phrase(f) for f in beating])}."
             out["verdict_classical"] = text
         d = self.depth_stats("trainable")
         out["nonmono_blocks"] = d["nonmonotone_blocks"]

@@ -42,7 +42,7 @@ import numpy as np
 import torch
 from scipy.linalg import lapack
 
-from .._validation import as_int, as_positive
+from .._validation import as_choice, as_int, as_positive
 from ..implicit import semi_implicit_matrix_bands, semi_implicit_step
 from ..multigrid import SMOOTHERS, Tridiagonal, cycle, multigrid_hierarchy, multigrid_solve
 from ..nets.unet import UNET_FACTORS, unet_with_budget
@@ -404,7 +404,7 @@ def learning_experiment(
             mse = evaluate(net, Xt, yt, "mse", batch_size=4096, device=device)
             net.eval()
             seconds = _time_forward(net, Xt.to(device), repeats)
-            rows.append(LearningRow(kind, budget, seed, count_parameters(net), net.n_channels,
+            rows.append(LearningRow(kind, budget, seed, count_parameters(net), net.channels,
                                     net.multiply_adds(n_points), float(np.sqrt(mse)),
                                     float(np.sqrt(history.val_loss[-1])), seconds, float(lr),
                                     history))
@@ -466,8 +466,7 @@ def vcycle_errors(
         raise TypeError(f"data must be a LearningData (see learning_data), got "
                         f"{type(data).__name__}")
     max_cycles = as_int(max_cycles, "max_cycles", minimum=0)
-    if smoother not in SMOOTHERS:
-        raise ValueError(f"smoother must be one of {SMOOTHERS}, got {smoother!r}")
+    as_choice(smoother, "smoother", SMOOTHERS)
     u = data.y[:, 0]
     sq = np.zeros(max_cycles + 1)
     for (fi, _, A), ui in zip(_systems(data), u, strict=True):
@@ -862,8 +861,7 @@ def run(config: str | Mapping[str, Any] = "default", *, progress: bool = False,
     if not budgets:
         raise ValueError("budgets must hold at least one budget")
     ab = as_int(cfg["ablation_budget"], "ablation_budget")
-    if cfg["dtype"] not in _DTYPES:
-        raise ValueError(f"dtype must be one of {sorted(_DTYPES)}, got {cfg['dtype']!r}")
+    as_choice(cfg["dtype"], "dtype", sorted(_DTYPES))
     max_cycles = as_int(cfg["max_cycles"], "max_cycles")
     lr_grid = tuple(as_positive(lr, "lr_grid") for lr in cfg["lr_grid"])
     if not lr_grid:

@@ -38,7 +38,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._validation import as_int, as_positive
+from .._validation import as_choice, as_int, as_positive
 from ..diffusivities import DIFFUSIVITIES
 from ..nets.activations import as_activation
 from ..nets.resnet import StandardBlock, SymmetricBlock, operator_norm
@@ -170,8 +170,7 @@ def deep_network(
     -------
     torch.nn.Sequential
     """
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    as_choice(kind, "kind", KINDS)
     depth = as_int(depth, "depth")
     tau_factor = as_positive(tau_factor, "tau_factor")
     w_all, v_all = _random_kernels(depth, as_int(channels, "channels"),
@@ -267,9 +266,8 @@ def stability_experiment(
     seed = as_int(seed, "seed", minimum=0)
     u = _signals(batch, channels, as_int(n, "n"), lam, seed)
     kinds = tuple(kinds)
-    bad = [k for k in kinds if k not in KINDS]
-    if bad:
-        raise ValueError(f"kind must be one of {KINDS}, got {bad[0]!r}")
+    for kind in kinds:
+        as_choice(kind, "kind", KINDS)
     configs = [(a, k, f) for a in activations for f in tau_factors for k in kinds]
     if progress:
         from tqdm.auto import tqdm
@@ -332,9 +330,7 @@ class StabilitySweep:
     trajectories: list[StabilityResult] = field(default_factory=list)
 
     def _kind(self, kind: str) -> int:
-        if kind not in self.kinds:
-            raise ValueError(f"kind must be one of {self.kinds}, got {kind!r}")
-        return self.kinds.index(kind)
+        return self.kinds.index(as_choice(kind, "kind", self.kinds))
 
     @property
     def grows(self) -> np.ndarray:
@@ -370,9 +366,7 @@ class StabilitySweep:
         Columns: the symmetric networks' largest ratio; the standard networks' fraction
         growing, median and largest ratio.
         """
-        if factor not in self.factors:
-            raise ValueError(f"factor must be one of the scales {self.factors}, got {factor!r}")
-        col = self.factors.index(factor)
+        col = self.factors.index(as_choice(factor, "factor", self.factors))
         sym = self.max_ratio[self._kind("symmetric"), :, col]
         std = self.max_ratio[self._kind("standard"), :, col]
         lines = [f"scale c = {factor:g}, {len(self.seeds)} networks per flux and kind",

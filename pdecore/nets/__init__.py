@@ -3,14 +3,20 @@ r"""pdecore.nets: the numerical schemes as torch modules (float64 or float32, an
 ============================================  =================================  =======
 network                                       module                             chapter
 ============================================  =================================  =======
-flux as activation (:class:`FluxActivation`)  :mod:`pdecore.nets.activations`    2
-symmetric / standard residual block           :mod:`pdecore.nets.resnet`         2
+flux as activation, the activation registry   :mod:`pdecore.nets.activations`    2, 6
+symmetric / standard residual blocks, 1D, 2D  :mod:`pdecore.nets.resnet`         2, 6, 7
+operator norms and their guaranteed bounds    :mod:`pdecore.nets.norms`          2, 6, 7
 FED ResNet, FSI ResNet (momentum skip)        :mod:`pdecore.nets.accelerated`    3
 fixed-point / Jacobi RNN, implicit layer      :mod:`pdecore.nets.recurrent`      4
 multigrid U-net (V-cycle), standard U-net     :mod:`pdecore.nets.unet`           5
 diffusion network, stable by construction     :mod:`pdecore.nets.diffusion_net`  6
-2D symmetric / standard image classifiers     :mod:`pdecore.nets.classifier`     7
+image classifiers of 2D residual blocks       :mod:`pdecore.nets.classifier`     7
 ============================================  =================================  =======
+
+Vocabulary: ``channels`` is the number :math:`C` of channels of the signal or feature
+maps a module reads and writes, ``hidden`` the number :math:`H` of channels inside a
+block (of :math:`W u`). Input checks, the oneDNN switch and the budget sizer are private
+(``_checks``, ``_budget``).
 """
 
 from .._optional import require_torch
@@ -29,6 +35,8 @@ from . import (
 )
 from .accelerated import FEDNet, FSINet
 from .activations import (
+    ACTIVATIONS,
+    SECTOR_ACTIVATIONS,
     TORCH_DIFFUSIVITIES,
     FluxActivation,
     SectorReLU,
@@ -37,18 +45,11 @@ from .activations import (
 )
 from .classifier import (
     ResNetClassifier,
-    StandardBlock2d,
-    SymmetricBlock2d,
     classifier_macs,
     classifier_parameters,
     classifier_with_budget,
 )
-from .diffusion_net import (
-    DiffusionBlock,
-    DiffusionNet,
-    StandardNet,
-    diffusion_net_with_budget,
-)
+from .diffusion_net import DiffusionNet, StandardNet, diffusion_net_with_budget
 from .norms import (
     NORM_BOUNDS,
     conv2d_norm_bound,
@@ -57,11 +58,19 @@ from .norms import (
     operator_norm,
 )
 from .recurrent import FixedPointRNN, JacobiRNN, SemiImplicitLayer, semi_implicit_solve
-from .resnet import StandardBlock, SymmetricBlock, check_signal_tensor
+from .resnet import (
+    DiffusionBlock,
+    StandardBlock,
+    StandardBlock2d,
+    SymmetricBlock,
+    SymmetricBlock2d,
+)
 from .unet import MultigridUNet, StandardUNet, unet_with_budget
 
 __all__ = [
+    "ACTIVATIONS",
     "NORM_BOUNDS",
+    "SECTOR_ACTIVATIONS",
     "DiffusionBlock",
     "DiffusionNet",
     "FEDNet",
@@ -84,7 +93,6 @@ __all__ = [
     "accelerated",
     "activations",
     "as_activation",
-    "check_signal_tensor",
     "classifier",
     "classifier_macs",
     "classifier_parameters",
@@ -94,9 +102,9 @@ __all__ = [
     "diffusion_net",
     "diffusion_net_with_budget",
     "norm_bound",
+    "norms",
     "operator_norm",
     "recurrent",
-    "norms",
     "resnet",
     "semi_implicit_solve",
     "unet",

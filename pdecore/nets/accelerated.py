@@ -7,10 +7,11 @@ r"""Accelerated explicit schemes as networks (chapter 3, :ref:`ch-acceleration`)
   layers back, :math:`u^{k+1} = \alpha_k\,\mathrm{block}(u^k) + (1-\alpha_k)\,u^{k-1}`:
   extrapolation, i.e. momentum.
 
-Both evaluate the activation at every step (``update="step"``, what a network does), or
-freeze the diffusivity at the start of each cycle (``update="cycle"``, the scheme of
-experiment E2): with :math:`s^0 = W u^0 + b` at the cycle start and
-:math:`G = g\bigl((s^0)^2\bigr)`, every block of the cycle applies the *linear* map
+Both freeze the diffusivity at the start of each cycle (``update="cycle"``, the default,
+as in the numpy schemes and experiment E2) or evaluate the activation at every step
+(``update="step"``, what a plain network does). Frozen, with :math:`s^0 = W u^0 + b` at
+the cycle start and :math:`G = g\bigl((s^0)^2\bigr)`, every block of the cycle applies
+the *linear* map
 
 .. math:: u \mapsto u - \tau_i\, W^\top \bigl(G \odot (W u + b)\bigr),
 
@@ -28,18 +29,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._validation import as_int
+from .._validation import as_choice, as_int
 from ..fed import UPDATE_MODES, fed_schedule
 from ..fsi import fsi_schedule
-from .resnet import SymmetricBlock, check_signal_tensor, onednn_guard
+from ._checks import check_signal_tensor, onednn_guard
+from .resnet import SymmetricBlock, _symmetric_step
 
 __all__ = ["FEDNet", "FSINet"]
 
 
 def _check_update(update: object, block: SymmetricBlock) -> str:
     """Validate ``update``; ``"cycle"`` needs an activation with ``diffusivity(s2)``."""
-    if update not in UPDATE_MODES:
-        raise ValueError(f"update must be one of {UPDATE_MODES}, got {update!r}")
+    as_choice(update, "update", UPDATE_MODES)
     if update == "cycle" and not callable(getattr(block.activation, "diffusivity", None)):
         raise TypeError(
             "update='cycle' freezes g = Phi(s)/s and needs an activation with a "
@@ -59,9 +60,7 @@ def _frozen_diffusivity(block: SymmetricBlock, u: torch.Tensor) -> torch.Tensor:
 def _frozen_step(block: SymmetricBlock, u: torch.Tensor, tau: float,
                  g: torch.Tensor) -> torch.Tensor:
     r"""One block with the frozen diffusivity: :math:`u - \tau W^\top(G \odot (Wu + b))`."""
-    with onednn_guard(u):
-        s = F.conv1d(u, block.weight, block.bias)
-        return u - tau * F.conv_transpose1d(g * s, block.weight)
+    return _symmetric_step(u, block.weight, lambda s: g * s, tau, block.bias)
 
 
 class FEDNet(nn.Module):
@@ -75,9 +74,11 @@ class FEDNet(nn.Module):
         Step sizes of one cycle (e.g. :func:`pdecore.fed_schedule`).
     cycles : int
         Number of cycles.
-    update : {"step", "cycle"}
-        Evaluate the activation at every block (``"step"``), or freeze the diffusivity
-        :math:`g` at the start of each cycle (``"cycle"``, see the module docstring).
+    update : {"cycle", "step"}
+        Freeze the diffusivity :math:`g` at the start of each cycle (``"cycle"``, the
+        default of :func:`pdecore.fed_evolution` too; it needs a flux with
+        ``diffusivity(s2)``, see the module docstring), or evaluate the activation at
+        every block (``"step"``, any activation).
 
     See Also
     --------
@@ -85,7 +86,7 @@ class FEDNet(nn.Module):
     """
 
     def __init__(self, block: SymmetricBlock, taus: Sequence[float], cycles: int = 1,
-                 *, update: str = "step") -> None:
+                 *, update: str = "cycle") -> None:
         super().__init__()
         if not isinstance(block, SymmetricBlock):
             raise TypeError(f"block must be a SymmetricBlock, got {type(block).__name__}")
@@ -102,7 +103,7 @@ class FEDNet(nn.Module):
     @classmethod
     def from_scheme(
         cls, T: float, tau_max: float, cycles: int = 1, diffusivity: str = "perona_malik",
-        lam: float = 1.0, h: float = 1.0, order: int = 1, *, update: str = "step",
+        lam: float = 1.0, h: float = 1.0, order: int = 1, *, update: str = "cycle",
         **kwargs,
     ) -> FEDNet:
         """Build the network that runs :func:`pdecore.fed_evolution` with ``update``."""
@@ -140,10 +141,11 @@ class FSINet(nn.Module):
         Extrapolation weights of one cycle (:func:`pdecore.fsi_weights`).
     cycles : int
         Number of cycles.
-    update : {"step", "cycle"}
-        Evaluate the activation at every block (``"step"``), or freeze the diffusivity
-        at the start of each cycle (``"cycle"``: :math:`\Phi(W u + b)` becomes
-        :math:`G \odot (W u + b)`, see the module docstring).
+    update : {"cycle", "step"}
+        Freeze the diffusivity at the start of each cycle (``"cycle"``, the default of
+        :func:`pdecore.fsi_evolution` too: :math:`\Phi(W u + b)` becomes
+        :math:`G \odot (W u + b)`, see the module docstring), or evaluate the activation
+        at every block (``"step"``, any activation).
 
     See Also
     --------
@@ -151,7 +153,7 @@ class FSINet(nn.Module):
     """
 
     def __init__(self, block: SymmetricBlock, alphas: Sequence[float], cycles: int = 1,
-                 *, update: str = "step") -> None:
+                 *, update: str = "cycle") -> None:
         super().__init__()
         if not isinstance(block, SymmetricBlock):
             raise TypeError(f"block must be a SymmetricBlock, got {type(block).__name__}")
@@ -166,12 +168,12 @@ class FSINet(nn.Module):
 
     @classmethod
     def from_scheme(
-        cls, T: float, tau: float, cycles: int = 1, diffusivity: str = "perona_malik",
-        lam: float = 1.0, h: float = 1.0, order: int = 1, *, update: str = "step",
+        cls, T: float, tau_max: float, cycles: int = 1, diffusivity: str = "perona_malik",
+        lam: float = 1.0, h: float = 1.0, order: int = 1, *, update: str = "cycle",
         **kwargs,
     ) -> FSINet:
         """Build the network that runs :func:`pdecore.fsi_evolution` with ``update``."""
-        tau_cycle, alphas = fsi_schedule(T, tau, cycles)
+        tau_cycle, alphas = fsi_schedule(T, tau_max, cycles)
         block = SymmetricBlock.from_scheme(tau_cycle, diffusivity, lam, h, order, **kwargs)
         return cls(block, alphas, cycles, update=update)
 

@@ -1,4 +1,4 @@
-r"""Flux functions as activation functions: :math:`\Phi(s) = g(s^2)\,s`.
+r"""Flux functions as activation functions: :math:`\Phi(s) = g(s^2)\,s`, and the registry.
 
 In the residual block of chapter 2 (:ref:`ch-explicit`) the flux of the diffusion model
 is the activation. :class:`FluxActivation` evaluates the diffusivities of
@@ -8,6 +8,23 @@ so the two cannot drift apart. Every registered flux satisfies the sector condit
 ReLU :math:`\max(s, 0)`, a monotone activation of the same sector, and
 :class:`TrainableFlux`, a learned flux :math:`s\,g(s^2)` with :math:`g \in (0, L)` by
 construction (chapter 6, :ref:`ch-learned-activations`).
+
+:data:`ACTIVATIONS` is the one registry of activation names, and :func:`as_activation`
+the one place where a name becomes a module; every network of :mod:`pdecore.nets`
+resolves its ``activation`` argument there:
+
+=======================================  ================================  ====================
+name                                     module                            ``sector_bound``
+=======================================  ================================  ====================
+a diffusivity (``"perona_malik"``, ...)  :class:`FluxActivation`           1
+``"relu"``                               :class:`SectorReLU`               1
+``"trainable"``                          :class:`TrainableFlux`            its ``sector_bound``
+``"trainable_monotone"``                 :class:`TrainableFlux`, monotone  its ``sector_bound``
+``"gelu"``, ``"silu"``, ``"tanh"``       the torch modules                 none
+=======================================  ================================  ====================
+
+:data:`SECTOR_ACTIVATIONS` lists the names with a sector bound, those a stable network
+accepts.
 """
 
 from __future__ import annotations
@@ -17,11 +34,14 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from .._validation import as_int, as_positive, as_scale
+from .._validation import as_choice, as_int, as_positive, as_scale
 from ..diffusivities import ALIASES, DIFFUSIVITIES, WEICKERT_C
+from ._checks import check_float_tensor
 
 __all__ = [
+    "ACTIVATIONS",
     "FluxActivation",
+    "SECTOR_ACTIVATIONS",
     "SectorReLU",
     "TORCH_DIFFUSIVITIES",
     "TrainableFlux",
@@ -67,13 +87,6 @@ def _mean_sigmoid(a: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
     sig = torch.sigmoid(a + 0.5 * h)
     taylor = sig + sig * (1.0 - sig) * (1.0 - 2.0 * sig) * h * h / 24.0
     return torch.where(small, taylor, direct)
-
-
-def _check_input(s: object) -> None:
-    """Raise ``TypeError`` unless ``s`` is a floating-point tensor (any shape)."""
-    if not isinstance(s, torch.Tensor) or not s.is_floating_point():
-        got = f"dtype {s.dtype}" if isinstance(s, torch.Tensor) else type(s).__name__
-        raise TypeError(f"s must be a floating-point torch.Tensor, got {got}")
 
 
 class FluxActivation(nn.Module):
@@ -122,7 +135,7 @@ class FluxActivation(nn.Module):
 
     def forward(self, s: torch.Tensor) -> torch.Tensor:
         r"""Apply :math:`\Phi` elementwise."""
-        _check_input(s)
+        check_float_tensor(s, "s")
         return self._g(s * s, self.lam) * s
 
     def extra_repr(self) -> str:
@@ -164,42 +177,8 @@ class SectorReLU(nn.Module):
 
     def forward(self, s: torch.Tensor) -> torch.Tensor:
         r"""Apply :math:`\max(s, 0)` elementwise."""
-        _check_input(s)
+        check_float_tensor(s, "s")
         return torch.relu(s)
-
-
-#: Activation names that are not diffusivities, for :func:`as_activation`.
-OTHER_ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": SectorReLU}
-
-
-def as_activation(activation: str | nn.Module, lam: float = 1.0) -> nn.Module:
-    """Turn an activation name into a module; pass a module through.
-
-    Diffusivity names give a :class:`FluxActivation` with contrast ``lam``; ``"relu"``
-    gives a :class:`SectorReLU` (``lam`` is ignored).
-
-    Raises
-    ------
-    TypeError
-        If ``activation`` is neither a string nor a :class:`torch.nn.Module`.
-    ValueError
-        If the name is unknown (the message lists the diffusivity names).
-    """
-    if isinstance(activation, nn.Module):
-        return activation
-    if isinstance(activation, str):
-        if activation in OTHER_ACTIVATIONS:
-            return OTHER_ACTIVATIONS[activation]()
-        if ALIASES.get(activation, activation) not in TORCH_DIFFUSIVITIES:
-            raise ValueError(
-                f"unknown activation {activation!r}; choose a diffusivity from "
-                f"{sorted(DIFFUSIVITIES)} or one of {sorted(OTHER_ACTIVATIONS)}"
-            )
-        return FluxActivation(activation, lam)
-    raise TypeError(
-        "activation must be a flux name such as 'perona_malik', 'relu', or a "
-        f"torch.nn.Module, got {type(activation).__name__}"
-    )
 
 
 class TrainableFlux(nn.Module):
@@ -288,8 +267,7 @@ class TrainableFlux(nn.Module):
         init = as_positive(init, "init")
         if init >= self.sector_bound:
             raise ValueError(f"init must be in (0, sector_bound={self.sector_bound}), got {init}")
-        if basis not in self.BASES:
-            raise ValueError(f"basis must be one of {self.BASES}, got {basis!r}")
+        as_choice(basis, "basis", self.BASES)
         if not isinstance(monotone, bool):
             raise TypeError(f"monotone must be True or False, got {monotone!r}")
         if monotone and basis != "hat":
@@ -300,7 +278,9 @@ class TrainableFlux(nn.Module):
         self.register_buffer("centres", torch.linspace(0.0, s_max, n_basis))
         self.width = s_max / (n_basis - 1)
         p = init / self.sector_bound
-        self.bias = nn.Parameter(torch.tensor(float(torch.logit(torch.tensor(p)))))
+        # logit on the CPU, so that a build on the meta device (a parameter count) works
+        logit = float(torch.logit(torch.tensor(p, device="cpu")))
+        self.bias = nn.Parameter(torch.tensor(logit))
         self.weights = nn.Parameter(torch.zeros(n_basis))
 
     def _expansion(self, r: torch.Tensor) -> torch.Tensor:
@@ -349,7 +329,7 @@ class TrainableFlux(nn.Module):
         if not self.monotone:
             raise ValueError("slope is the learned function of monotone=True only; use "
                              "autograd for the free flux")
-        _check_input(s)
+        check_float_tensor(s, "s")
         return self.sector_bound * torch.sigmoid(self.bias.to(s.dtype)
                                                  + self._expansion(s.abs()))
 
@@ -365,7 +345,7 @@ class TrainableFlux(nn.Module):
 
     def forward(self, s: torch.Tensor) -> torch.Tensor:
         r"""Apply :math:`\Phi` elementwise."""
-        _check_input(s)
+        check_float_tensor(s, "s")
         if self.monotone:  # odd extension; sign(0) := 1 keeps the slope Phi'(0) for autograd
             sign = torch.where(s >= 0, 1.0, -1.0).to(s.dtype)
             return sign * self._monotone_flux(sign * s)
@@ -379,3 +359,98 @@ class TrainableFlux(nn.Module):
         return (f"sector_bound={self.sector_bound}, n_basis={self.centres.numel()}, "
                 f"s_max={float(self.centres[-1]):g}, basis={self.basis!r}, "
                 f"monotone={self.monotone}")
+
+
+def _flux(name: str) -> Callable[..., nn.Module]:
+    def make(lam: float, **flux_options: object) -> nn.Module:
+        return FluxActivation(name, lam)
+    return make
+
+
+def _plain(cls: type[nn.Module]) -> Callable[..., nn.Module]:
+    def make(lam: float, **flux_options: object) -> nn.Module:
+        return cls()
+    return make
+
+
+def _trainable(monotone: bool) -> Callable[..., nn.Module]:
+    def make(lam: float, **flux_options: object) -> nn.Module:
+        if monotone:  # the slope is integrated exactly on the hat basis only
+            flux_options = {"basis": "hat", **flux_options}
+        return TrainableFlux(**flux_options, monotone=monotone)
+    return make
+
+
+#: Every activation name of :mod:`pdecore.nets`: name -> factory ``(lam, **flux_options)``
+#: of a new module. The one registry: every constructor resolves names through
+#: :func:`as_activation`, so a name means the same module everywhere.
+ACTIVATIONS: dict[str, Callable[..., nn.Module]] = {
+    **{name: _flux(name) for name in DIFFUSIVITIES},  # FluxActivation(name, lam)
+    "relu": _plain(SectorReLU),
+    "trainable": _trainable(False),
+    "trainable_monotone": _trainable(True),
+    "gelu": _plain(nn.GELU),
+    "silu": _plain(nn.SiLU),
+    "tanh": _plain(nn.Tanh),
+}
+
+#: The names of :data:`ACTIVATIONS` whose modules satisfy the sector condition
+#: :math:`0 \le \Phi(s)/s \le L` and declare :math:`L` as ``sector_bound``: the learned
+#: fluxes, the diffusion fluxes and the ReLU. The stable networks
+#: (:class:`~pdecore.nets.DiffusionNet`) accept these.
+SECTOR_ACTIVATIONS = ("trainable", "trainable_monotone", *sorted(DIFFUSIVITIES), "relu")
+
+
+def as_activation(activation: str | nn.Module, lam: float = 1.0,
+                  **flux_options: object) -> nn.Module:
+    r"""Turn an activation name of :data:`ACTIVATIONS` into a new module; pass a module through.
+
+    Parameters
+    ----------
+    activation : str or torch.nn.Module
+        A name (a diffusivity of :data:`pdecore.DIFFUSIVITIES` or one of its aliases,
+        ``"relu"``, ``"trainable"``, ``"trainable_monotone"``, ``"gelu"``, ``"silu"``,
+        ``"tanh"``) or a module, returned as it is.
+    lam : float
+        Contrast parameter :math:`\lambda > 0` of a diffusion flux (checked always).
+    **flux_options
+        Arguments of :class:`TrainableFlux` (``sector_bound``, ``n_basis``, ``s_max``,
+        ``init``, ``basis``) for the two trainable names (``"trainable_monotone"``
+        defaults to ``basis="hat"``, the one it needs); ignored by the others.
+
+    Returns
+    -------
+    torch.nn.Module
+        A diffusivity name gives :class:`FluxActivation`, ``"relu"`` :class:`SectorReLU`
+        (the same values and gradients as :class:`torch.nn.ReLU`), ``"trainable"`` a
+        :class:`TrainableFlux` (``"trainable_monotone"``: with ``monotone=True``),
+        ``"gelu"``, ``"silu"``, ``"tanh"`` the torch modules (no ``sector_bound``).
+
+    Raises
+    ------
+    TypeError
+        If ``activation`` is neither a string nor a :class:`torch.nn.Module`.
+    ValueError
+        If the name is unknown (the message lists :data:`ACTIVATIONS`), or ``lam`` is
+        not a positive scale.
+
+    Examples
+    --------
+    >>> from pdecore.nets import as_activation
+    >>> print(type(as_activation("relu")).__name__, as_activation("pm", lam=0.5).name)
+    SectorReLU perona_malik
+    """
+    as_scale(lam, "lam")
+    if isinstance(activation, nn.Module):
+        return activation
+    if isinstance(activation, str):
+        key = ALIASES.get(activation, activation)
+        if key not in ACTIVATIONS:
+            others = sorted(set(ACTIVATIONS) - set(DIFFUSIVITIES))
+            raise ValueError(f"unknown activation {activation!r}; choose a diffusivity from "
+                             f"{sorted(DIFFUSIVITIES)}, one of {others} or a torch.nn.Module")
+        return ACTIVATIONS[key](lam, **flux_options)
+    raise TypeError(
+        "activation must be a name such as 'perona_malik' or 'relu', or a "
+        f"torch.nn.Module, got {type(activation).__name__}"
+    )

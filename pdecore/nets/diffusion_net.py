@@ -19,7 +19,9 @@ the mean of :math:`u` is preserved exactly, like the average grey value under di
 :class:`StandardNet` is the unconstrained counterpart with blocks
 :math:`u + W_{2,k}\,\sigma(W_{1,k} u + b_{1,k}) + b_{2,k}`
 (:class:`~pdecore.nets.StandardBlock` with ``hidden`` channels), and
-:func:`diffusion_net_with_budget` sizes either family to a parameter budget.
+:func:`diffusion_net_with_budget` sizes either family to a parameter budget. The block
+:class:`~pdecore.nets.DiffusionBlock` lives with the other residual blocks in
+:mod:`pdecore.nets.resnet`, which compares its stable step with the 2D block's.
 """
 
 from __future__ import annotations
@@ -27,50 +29,20 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from .._validation import as_int, as_order, as_positive, as_scale
-from ..diffusivities import ALIASES, DIFFUSIVITIES
+from .._validation import as_choice, as_int, as_order, as_positive, as_scale
 from ..operators import STENCILS
-from .activations import OTHER_ACTIVATIONS, TrainableFlux, as_activation
-from .norms import NORM_BOUNDS, norm_bound
-from .resnet import StandardBlock, check_signal_tensor, onednn_guard
+from ._budget import built_parameters, width_for_budget
+from .activations import SECTOR_ACTIVATIONS
+from .norms import norm_bound
+from .resnet import DiffusionBlock, StandardBlock
 
 __all__ = [
-    "ACTIVATION_FAMILIES",
-    "DiffusionBlock",
     "DiffusionNet",
     "StandardNet",
     "diffusion_net_with_budget",
 ]
-
-#: Activation names a :class:`DiffusionNet` accepts: a learned flux per block
-#: (``"trainable"``, free to become nonmonotone, or ``"trainable_monotone"``, monotone by
-#: construction with the same parameters), the registered diffusivities, and the ReLU.
-ACTIVATION_FAMILIES = ("trainable", "trainable_monotone", *sorted(DIFFUSIVITIES),
-                       *sorted(OTHER_ACTIVATIONS))
-
-_TRAINABLE = {"trainable": False, "trainable_monotone": True}
-
-
-def _activation(activation: str | nn.Module, lam: float, n_basis: int, s_max: float,
-                sector_bound: float, flux_basis: str) -> nn.Module:
-    as_scale(lam, "lam")  # checked even where it is not used
-    if isinstance(activation, str) and activation in _TRAINABLE:
-        return TrainableFlux(sector_bound=sector_bound, n_basis=n_basis, s_max=s_max,
-                             basis=flux_basis, monotone=_TRAINABLE[activation])
-    if isinstance(activation, str) and ALIASES.get(activation, activation) not in (
-        set(ACTIVATION_FAMILIES)
-    ):
-        raise ValueError(f"activation must be 'trainable', 'trainable_monotone', a "
-                         f"diffusivity from {sorted(DIFFUSIVITIES)}, 'relu' or a module, "
-                         f"got {activation!r}")
-    module = as_activation(activation, lam)
-    if not isinstance(getattr(module, "sector_bound", None), (int, float)):
-        raise ValueError("activation must have a numeric 'sector_bound' attribute (L), "
-                         f"got {type(module).__name__}")
-    return module
 
 
 class _Trajectory:
@@ -106,111 +78,6 @@ class _Trajectory:
         return torch.where(prev > 0, new / torch.where(prev > 0, prev, 1.0), zero_case)
 
 
-class DiffusionBlock(nn.Module):
-    r"""One stable-by-construction block :math:`u - \tau\, W^\top \Phi(W u)`.
-
-    Dictionary (chapter 6, :ref:`ch-learned-activations`):
-
-    - ``weight`` :math:`V` (``(hidden, 1, k)``, trainable); the filters are
-      :math:`W = V - \operatorname{mean}_t V` with ``zero_mean`` (else :math:`W = V`);
-      :math:`W` is ``conv1d``, :math:`-\tau W^\top` ``conv_transpose1d``;
-    - ``rho`` :math:`\rho` (trainable scalar), :math:`\theta = \sigma(\rho) \in (0, 1)`;
-    - :math:`\tau = \theta \cdot 2/(L B)` with :math:`B = ` :func:`norm_bound` of
-      :math:`W`, so :math:`\tau < 2/(L\|W\|_2^2)` always;
-    - ``activation`` :math:`\Phi` with ``sector_bound`` :math:`L`; no biases (the
-      stability theorem needs :math:`\Phi(0) = 0` about the origin).
-
-    Parameters
-    ----------
-    hidden : int
-        Channels :math:`H` of :math:`W u`.
-    kernel_size : int
-        Kernel size :math:`k`.
-    activation : str or torch.nn.Module
-        ``"trainable"`` (a new :class:`~pdecore.nets.TrainableFlux`),
-        ``"trainable_monotone"`` (one with ``monotone=True``), a diffusivity name,
-        ``"relu"``, or a module with a ``sector_bound`` attribute.
-    lam : float
-        Contrast parameter of a named diffusivity.
-    zero_mean : bool
-        Zero-sum filters (mass preserving).
-    theta : float
-        Initial :math:`\theta \in (0, 1)`.
-    bound : {"autocorrelation", "young"}
-        The norm bound :math:`B`.
-    n_basis, s_max, sector_bound, flux_basis : int, float, float, str
-        Passed to :class:`~pdecore.nets.TrainableFlux` (as ``basis``) for
-        ``"trainable"`` and ``"trainable_monotone"``.
-    """
-
-    def __init__(
-        self,
-        hidden: int = 4,
-        kernel_size: int = 3,
-        activation: str | nn.Module = "trainable",
-        lam: float = 1.0,
-        zero_mean: bool = True,
-        theta: float = 0.5,
-        bound: str = "autocorrelation",
-        *,
-        n_basis: int = 16,
-        s_max: float = 3.0,
-        sector_bound: float = 1.0,
-        flux_basis: str = "hat",
-    ) -> None:
-        super().__init__()
-        self.hidden = as_int(hidden, "hidden")
-        self.kernel_size = as_int(kernel_size, "kernel_size", minimum=2 if zero_mean else 1)
-        theta = as_positive(theta, "theta")
-        if theta >= 1.0:
-            raise ValueError(f"theta must be in (0, 1), got theta={theta}")
-        if bound not in NORM_BOUNDS:
-            raise ValueError(f"bound must be one of {NORM_BOUNDS}, got {bound!r}")
-        if not isinstance(zero_mean, bool):
-            raise TypeError(f"zero_mean must be a bool, got {zero_mean!r}")
-        self.zero_mean, self.bound = zero_mean, bound
-        self.activation = _activation(activation, lam, n_basis, s_max, sector_bound,
-                                      flux_basis)
-        self.weight = nn.Parameter(self.kernel_size**-0.5
-                                   * torch.randn(self.hidden, 1, self.kernel_size))
-        self.rho = nn.Parameter(torch.tensor(math.log(theta / (1.0 - theta))))
-
-    @property
-    def sector_bound(self) -> float:
-        """:math:`L` of the activation."""
-        return float(self.activation.sector_bound)
-
-    def filters(self) -> torch.Tensor:
-        """Return the filters :math:`W`, ``(hidden, 1, k)`` (zero-sum with ``zero_mean``)."""
-        if self.zero_mean:
-            return self.weight - self.weight.mean(dim=-1, keepdim=True)
-        return self.weight
-
-    def theta(self) -> torch.Tensor:
-        r"""Return :math:`\theta = \sigma(\rho)`, the step size as a fraction of the bound."""
-        return torch.sigmoid(self.rho)
-
-    def tau(self, W: torch.Tensor | None = None) -> torch.Tensor:
-        r"""Return the step size :math:`\tau = \theta\, 2/(L B)` (0-d tensor, with gradients)."""
-        W = self.filters() if W is None else W
-        B = norm_bound(W, self.bound).clamp_min(torch.finfo(W.dtype).tiny)
-        return self.theta().to(W.dtype) * 2.0 / (self.sector_bound * B)
-
-    def forward(self, u: torch.Tensor) -> torch.Tensor:
-        """Apply the block to ``u`` of shape ``(batch, 1, N)``."""
-        W = self.filters()
-        check_signal_tensor(u, 1, self.kernel_size, dtype=W.dtype)
-        tau = self.tau(W)
-        with onednn_guard(u):
-            s = F.conv1d(u, W)
-            return u - tau * F.conv_transpose1d(self.activation(s), W)
-
-    def extra_repr(self) -> str:
-        """Describe the module in ``repr``."""
-        return (f"hidden={self.hidden}, kernel_size={self.kernel_size}, "
-                f"zero_mean={self.zero_mean}, bound={self.bound!r}")
-
-
 class DiffusionNet(nn.Module, _Trajectory):
     r"""A deep diffusion network: ``depth`` stable-by-construction symmetric blocks.
 
@@ -218,7 +85,7 @@ class DiffusionNet(nn.Module, _Trajectory):
        \tau_k = \sigma(\rho_k)\,\frac{2}{L_k B_k} < \frac{2}{L_k \|W_k\|_2^2},
 
     so :math:`\|u^{k+1}\|_2 \le \|u^k\|_2` for every input and every value of the
-    parameters (see :class:`DiffusionBlock` for the dictionary).
+    parameters (see :class:`~pdecore.nets.DiffusionBlock` for the dictionary).
 
     Parameters
     ----------
@@ -231,9 +98,9 @@ class DiffusionNet(nn.Module, _Trajectory):
     activation : str or torch.nn.Module
         ``"trainable"`` gives every block its own
         :class:`~pdecore.nets.TrainableFlux` (``"trainable_monotone"``: one that is
-        monotone by construction, with as many parameters); a name of
-        :data:`ACTIVATION_FAMILIES` gives a fixed flux; a module is shared by all blocks
-        (it needs ``sector_bound``).
+        monotone by construction, with as many parameters); another name of
+        :data:`~pdecore.nets.activations.SECTOR_ACTIVATIONS` gives a fixed flux; a
+        module is shared by all blocks (it needs ``sector_bound``).
     lam : float
         Contrast parameter of a named diffusivity.
     zero_mean : bool
@@ -441,7 +308,8 @@ def diffusion_net_with_budget(family: str, budget: int, *, max_hidden: int = 102
     family : str
         ``"standard"`` for a :class:`StandardNet`, otherwise the ``activation`` of a
         :class:`DiffusionNet` (``"trainable"``, ``"trainable_monotone"``, ``"linear"``,
-        ``"charbonnier"``, ``"relu"``, ...; see :data:`ACTIVATION_FAMILIES`).
+        ``"charbonnier"``, ``"relu"``, ...; see
+        :data:`~pdecore.nets.activations.SECTOR_ACTIVATIONS`).
     budget : int
         Target number of trainable parameters, ``>= 1``.
     max_hidden : int
@@ -452,15 +320,19 @@ def diffusion_net_with_budget(family: str, budget: int, *, max_hidden: int = 102
     Returns
     -------
     torch.nn.Module
-        The network whose trainable-parameter count is nearest ``budget`` (``hidden >=
-        1``; a budget below the 1-filter size gives 1 filter). Its count differs from the
-        budget by at most half the cost of one filter in all blocks, unless ``hidden`` hit
-        1 or ``max_hidden``.
+        The network whose trainable-parameter count is nearest ``budget`` (the larger
+        ``hidden`` on a tie; ``hidden >= 1``, a budget below the 1-filter size gives 1
+        filter). Its count differs from the budget by at most half the cost of one
+        filter in all blocks, unless ``hidden`` hit 1 or ``max_hidden``.
 
     Raises
     ------
     ValueError
         Unknown ``family``, ``budget < 1``.
+
+    See Also
+    --------
+    pdecore.nets.classifier_with_budget, pdecore.nets.unet_with_budget : the same sizer.
 
     Examples
     --------
@@ -470,18 +342,11 @@ def diffusion_net_with_budget(family: str, budget: int, *, max_hidden: int = 102
     >>> print(net.hidden, count_parameters(net))
     10 155
     """
-    families = ("standard", *ACTIVATION_FAMILIES)
-    if family not in families:
-        raise ValueError(f"family must be one of {families}, got {family!r}")
+    family = as_choice(family, "family", ("standard", *SECTOR_ACTIVATIONS))
     budget = as_int(budget, "budget")
     max_hidden = as_int(max_hidden, "max_hidden")
 
-    def size(h: int) -> int:
-        with torch.random.fork_rng(devices=[]):  # trial builds leave the global RNG alone
-            net = _build(family, h, **kwargs)
-        return sum(p.numel() for p in net.parameters() if p.requires_grad)
+    def count(hidden: int) -> int:
+        return built_parameters(lambda: _build(family, hidden, **kwargs))
 
-    one = size(1)
-    per_filter = size(2) - one  # the count is affine in hidden
-    best = min(max(round((budget - one) / per_filter) + 1, 1), max_hidden)
-    return _build(family, best, **kwargs)
+    return _build(family, width_for_budget(count, budget, max_hidden), **kwargs)

@@ -11,6 +11,10 @@ never *below* the norm. This module holds every such quantity of the package:
 - :func:`conv2d_norm_bound`: the guaranteed, differentiable Fourier-symbol bound of a
   zero-padded 2D convolution (chapter 7's stable blocks);
 - :func:`conv2d_operator_norm`: the exact 2D norm by Lanczos iteration, for checking.
+
+The two blocks that are stable by construction, :class:`~pdecore.nets.DiffusionBlock`
+(:func:`norm_bound`) and :class:`~pdecore.nets.SymmetricBlock2d` (:func:`conv2d_norm_bound`),
+are compared side by side in :mod:`pdecore.nets.resnet`.
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ import torch
 import torch.nn.functional as F
 from scipy.sparse.linalg import LinearOperator, eigsh
 
-from .._validation import as_int, as_positive
+from .._validation import as_choice, as_int, as_positive
+from ._checks import check_weight
 
 __all__ = [
     "NORM_BOUNDS",
@@ -62,10 +67,7 @@ def operator_norm(weight: torch.Tensor, n: int) -> float:
     >>> print(f"{operator_norm(w, 200) ** 2:.6f}")  # 4 sin^2(199 pi / 400)
     3.999753
     """
-    if not isinstance(weight, torch.Tensor):
-        raise TypeError(f"weight must be a torch.Tensor, got {type(weight).__name__}")
-    if weight.ndim != 3:
-        raise ValueError(f"weight must have shape (C_out, C_in, k), got {tuple(weight.shape)}")
+    check_weight(weight, 3, floating=False)
     n = as_int(n, "n", minimum=weight.shape[-1])
     w = weight.detach().to(device="cpu", dtype=torch.float64)
     c_in = w.shape[1]
@@ -136,22 +138,16 @@ def norm_bound(weight: torch.Tensor, method: str = "autocorrelation") -> torch.T
     >>> print(f"{norm_bound(d):.1f} {norm_bound(d, 'young'):.1f}")
     4.0 4.0
     """
-    if not isinstance(weight, torch.Tensor) or not weight.is_floating_point():
-        raise TypeError(f"weight must be a floating-point torch.Tensor, got "
-                        f"{type(weight).__name__}")
-    if weight.ndim != 3:
-        raise ValueError(f"weight must have shape (C_out, C_in, k), got {tuple(weight.shape)}")
-    if method == "young":
+    check_weight(weight, 3)
+    if as_choice(method, "method", NORM_BOUNDS) == "young":
         return (weight.abs().sum(-1) ** 2).sum()
-    if method == "autocorrelation":
-        k = weight.shape[-1]
-        w = weight.reshape(-1, k)
-        r0 = (w * w).sum()
-        if k == 1:
-            return r0
-        lags = torch.stack([(w[:, :-j] * w[:, j:]).sum() for j in range(1, k)])
-        return r0 + 2.0 * lags.abs().sum()
-    raise ValueError(f"method must be one of {NORM_BOUNDS}, got {method!r}")
+    k = weight.shape[-1]
+    w = weight.reshape(-1, k)
+    r0 = (w * w).sum()
+    if k == 1:
+        return r0
+    lags = torch.stack([(w[:, :-j] * w[:, j:]).sum() for j in range(1, k)])
+    return r0 + 2.0 * lags.abs().sum()
 
 
 def conv2d_norm_bound(
@@ -220,12 +216,7 @@ def conv2d_norm_bound(
     >>> print(bound >= exact, round(bound / exact, 2))
     True 1.02
     """
-    if not isinstance(weight, torch.Tensor) or not weight.is_floating_point():
-        raise TypeError(f"weight must be a floating-point torch.Tensor, got "
-                        f"{type(weight).__name__}")
-    if weight.ndim != 4:
-        raise ValueError(f"weight must be a (C_out, C_in, k1, k2) tensor, got shape "
-                         f"{tuple(weight.shape)}")
+    check_weight(weight, 4)
     if not isinstance(size, (tuple, list)) or len(size) != 2:
         raise TypeError(f"size must be a pair (height, width), got {size!r}")
     height, width = (as_int(s, "size") for s in size)
@@ -326,11 +317,7 @@ def conv2d_operator_norm(
     >>> print(f"{conv2d_operator_norm(w, (8, 8), 1):.6f}")
     2.000000
     """
-    if not isinstance(weight, torch.Tensor):
-        raise TypeError(f"weight must be a torch.Tensor, got {type(weight).__name__}")
-    if weight.ndim != 4:
-        raise ValueError(f"weight must be a (C_out, C_in, k, k) tensor, got shape "
-                         f"{tuple(weight.shape)}")
+    check_weight(weight, 4, floating=False)
     height, width = (as_int(s, "size") for s in size)
     padding = as_int(padding, "padding", minimum=0)
     w = weight.detach().to(device="cpu", dtype=torch.float64)

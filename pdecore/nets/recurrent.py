@@ -23,8 +23,9 @@ from torch import nn
 
 from .._validation import as_int, as_positive, as_scale
 from ..implicit import _solve_spd_tridiagonal
+from ._checks import check_float_tensor, check_signal_tensor, onednn_guard
 from .activations import FluxActivation
-from .resnet import SymmetricBlock, check_signal_tensor, onednn_guard
+from .resnet import SymmetricBlock
 
 __all__ = ["FixedPointRNN", "JacobiRNN", "SemiImplicitLayer", "semi_implicit_solve"]
 
@@ -173,10 +174,8 @@ def semi_implicit_solve(
     :math:`\bar u = A^{-1}\bar x` and, with :math:`w = \tau g`,
     :math:`\bar w_i = -(D\bar u)_i (D x)_i`.
     """
-    for name, t in (("u", u), ("g", g)):
-        if not isinstance(t, torch.Tensor) or not t.is_floating_point():
-            got = f"dtype {t.dtype}" if isinstance(t, torch.Tensor) else type(t).__name__
-            raise TypeError(f"{name} must be a floating-point torch.Tensor, got {got}")
+    check_float_tensor(u, "u")
+    check_float_tensor(g, "g")
     if u.ndim != 2 or g.shape != (u.shape[0], u.shape[1] - 1):
         raise ValueError(
             f"u must be (B, N) and g (B, N - 1); got u {tuple(u.shape)}, g {tuple(g.shape)}"

@@ -35,23 +35,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .._validation import as_int, as_odd_kernel
-from ..multigrid import SMOOTHERS, Level, _as_omega
-from .resnet import check_signal_tensor, onednn_guard
+from .._validation import as_choice, as_damping, as_int, as_odd_kernel
+from ..multigrid import SMOOTHERS, Level
+from ._budget import built_parameters, width_for_budget
+from ._checks import check_float_tensor, check_signal_tensor, onednn_guard
+from .activations import as_activation
 
 __all__ = ["MultigridUNet", "StandardUNet", "UNET_FACTORS", "UNET_KINDS", "unet_with_budget"]
-
-ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
-    "relu": nn.ReLU,
-    "gelu": nn.GELU,
-    "silu": nn.SiLU,
-    "tanh": nn.Tanh,
-}
 
 #: Learned U-net families by name, for :func:`unet_with_budget`.
 UNET_KINDS = ("multigrid", "standard")
@@ -75,13 +69,9 @@ def _t(x) -> torch.Tensor:
 
 
 def _activation(activation: str | Callable[[], nn.Module]) -> nn.Module:
+    """Return a new activation module for one layer, from a registry name or a factory."""
     if isinstance(activation, str):
-        if activation not in ACTIVATIONS:
-            raise ValueError(
-                f"activation must be one of {sorted(ACTIVATIONS)} or a callable returning "
-                f"a torch.nn.Module, got {activation!r}"
-            )
-        return ACTIVATIONS[activation]()
+        return as_activation(activation)
     if isinstance(activation, nn.Module):
         raise TypeError("activation must be a name or a factory (e.g. torch.nn.ReLU, not "
                         "torch.nn.ReLU()), so that every layer gets its own module")
@@ -96,9 +86,10 @@ def _activation(activation: str | Callable[[], nn.Module]) -> nn.Module:
 
 def _choice(value: object, name: str) -> object:
     choices = UNET_FACTORS[name]
-    if isinstance(value, bool) != isinstance(choices[0], bool) or value not in choices:
-        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
-    return value
+    if isinstance(value, bool) != isinstance(choices[0], bool):  # 1 == True, yet no switch
+        valid = ", ".join(repr(c) for c in choices)
+        raise ValueError(f"{name} must be one of {valid}; got {value!r}")
+    return as_choice(value, name, choices)
 
 
 def _conv(c_in: int, c_out: int, k: int, **kw) -> nn.Conv1d:
@@ -267,8 +258,8 @@ class _UNet(nn.Module):
 
     def _build_learned(self, levels, channels, kernel_size, smoothing_blocks, activation,
                        in_channels, form, share_transfer, transfer, skip, block) -> None:
-        self.n_levels = as_int(levels, "levels")
-        self.n_channels = as_int(channels, "channels")
+        self.levels = as_int(levels, "levels")
+        self.channels = as_int(channels, "channels")
         self.kernel_size = as_odd_kernel(kernel_size)
         self.smoothing_blocks = as_int(smoothing_blocks, "smoothing_blocks")
         self.in_channels = as_int(in_channels, "in_channels")
@@ -282,12 +273,12 @@ class _UNet(nn.Module):
                              "coarse-grid correction is an iterate and is added")
         _activation(activation)  # validate once, before building the layers
         self.gamma = 1
-        c, k, s = self.n_channels, self.kernel_size, self.smoothing_blocks
+        c, k, s = self.channels, self.kernel_size, self.smoothing_blocks
         residual_blocks = self.block == "residual"
         self.lift = _conv(self.in_channels, c, k)
         self.head = nn.Conv1d(c, 1, 1)
-        last = self.n_levels - 1
-        self.op = (nn.ModuleList(_conv(c, c, k, bias=False) for _ in range(self.n_levels))
+        last = self.levels - 1
+        self.op = (nn.ModuleList(_conv(c, c, k, bias=False) for _ in range(self.levels))
                    if self.form == "residual" else None)
 
         def stack(first_in: int) -> nn.ModuleList:
@@ -298,9 +289,9 @@ class _UNet(nn.Module):
             return blocks
 
         concat = self.skip == "concat"
-        self.pre = nn.ModuleList(stack(c) for _ in range(self.n_levels))
+        self.pre = nn.ModuleList(stack(c) for _ in range(self.levels))
         self.post = nn.ModuleList(stack(2 * c if concat and lv < last else c)
-                                  for lv in range(self.n_levels))
+                                  for lv in range(self.levels))
         self.transfer = nn.ModuleList(
             _LearnedTransfer(c, self.share_transfer, self.transfer_kind == "affine",
                              activation) for _ in range(last))
@@ -309,7 +300,7 @@ class _UNet(nn.Module):
     @property
     def min_length(self) -> int:
         """Shortest admissible signal: ``2**(levels - 1)`` points."""
-        return 2 ** (self.n_levels - 1)
+        return 2 ** (self.levels - 1)
 
     @property
     def is_scheme(self) -> bool:
@@ -326,7 +317,7 @@ class _UNet(nn.Module):
         return x
 
     def _level(self, k: int, x: torch.Tensor, b) -> torch.Tensor:
-        last = k == self.n_levels - 1
+        last = k == self.levels - 1
         if last and self.coarse is not None:
             return self.coarse(b)                                    # exact coarse solve
         x = self._smooth(k, self.pre[k], x, b)                       # pre-smoothing
@@ -336,7 +327,7 @@ class _UNet(nn.Module):
         if self.op is not None:
             bc = t.down(b - self.op[k](x))                           # R (b - A x)
             ec = torch.zeros_like(bc)
-            visits = 1 if (k + 1 == self.n_levels - 1) else self.gamma
+            visits = 1 if (k + 1 == self.levels - 1) else self.gamma
             for _ in range(visits):
                 ec = self._level(k + 1, ec, bc)                      # the U's lower part
         else:
@@ -443,7 +434,9 @@ class MultigridUNet(_UNet):
         Tie the prolongation to the restriction, :math:`P = c R^\top`:
         :math:`3C^2 + 1` instead of :math:`6C^2` transfer weights per level.
     activation : str or callable
-        ``"relu"``, ``"gelu"``, ``"silu"``, ``"tanh"`` or a factory of modules.
+        A name of :data:`~pdecore.nets.activations.ACTIVATIONS` (``"relu"``, the
+        :class:`~pdecore.nets.SectorReLU` of every network, ``"gelu"``, ``"silu"``,
+        ``"tanh"``, ...) or a factory of modules (every layer gets its own).
     in_channels : int
         Input channels (the signal first, then e.g. a parameter channel).
     form : {"residual", "features"}
@@ -566,13 +559,12 @@ class MultigridUNet(_UNet):
         if (not isinstance(hierarchy, list | tuple) or not hierarchy
                 or not all(isinstance(level, Level) for level in hierarchy)):
             raise TypeError("hierarchy must be a non-empty list of pdecore.multigrid.Level")
-        if smoother not in SMOOTHERS:
-            raise ValueError(f"smoother must be one of {SMOOTHERS}, got {smoother!r}")
+        as_choice(smoother, "smoother", SMOOTHERS)
         pre, post = as_int(pre, "pre", minimum=0), as_int(post, "post", minimum=0)
-        omega, gamma = _as_omega(omega), as_int(gamma, "gamma")
+        omega, gamma = as_damping(omega), as_int(gamma, "gamma")
         net = cls.__new__(cls)
         nn.Module.__init__(net)
-        net.n_levels, net.n_channels, net.in_channels = len(hierarchy), 1, 1
+        net.levels, net.channels, net.in_channels = len(hierarchy), 1, 1
         net.kernel_size, net.smoothing_blocks = 3, pre
         net.form, net.share_transfer, net.transfer_kind = "residual", True, "linear"
         net.skip, net.block, net.gamma = "add", "residual", gamma
@@ -621,11 +613,7 @@ class MultigridUNet(_UNet):
                                  "learned net always starts from x = 0")
             return self._learned_forward(b, "b")
         n = self.sizes[0]
-        if not isinstance(b, torch.Tensor):
-            raise TypeError(f"b must be a torch.Tensor of shape (..., {n}), "
-                            f"got {type(b).__name__}")
-        if not b.is_floating_point():
-            raise TypeError(f"b must be a floating-point tensor, got dtype {b.dtype}")
+        check_float_tensor(b, "b")
         if b.ndim == 0 or b.shape[-1] != n:
             raise ValueError(f"b must be a tensor with last dimension {n}, "
                              f"got shape {tuple(b.shape)}")
@@ -736,12 +724,18 @@ def unet_with_budget(kind: str, budget: int, levels: int, *, max_channels: int =
     -------
     torch.nn.Module
         The network with the channel count whose parameter count is nearest the budget
-        (``channels >= 1``; a budget below the 1-channel size gives 1 channel).
+        (the larger count on a tie; ``channels >= 1``, a budget below the 1-channel size
+        gives 1 channel).
 
     Raises
     ------
     ValueError
         Unknown ``kind`` (the message lists :data:`UNET_KINDS`), ``budget < 1``.
+
+    See Also
+    --------
+    pdecore.nets.diffusion_net_with_budget, pdecore.nets.classifier_with_budget : the
+        same sizer.
 
     Examples
     --------
@@ -751,21 +745,11 @@ def unet_with_budget(kind: str, budget: int, levels: int, *, max_channels: int =
     >>> print(abs(count_parameters(net) - 5000) < 750)
     True
     """
-    if kind not in UNET_KINDS:
-        raise ValueError(f"kind must be one of {UNET_KINDS}, got {kind!r}")
+    kind = as_choice(kind, "kind", UNET_KINDS)
     budget = as_int(budget, "budget")
     max_channels = as_int(max_channels, "max_channels")
 
-    def size(c: int) -> int:
-        with torch.device("meta"):  # shapes only: no memory, no initialisation, no RNG
-            net = _build(kind, c, levels, **kwargs)
-        return sum(p.numel() for p in net.parameters() if p.requires_grad)
+    def count(channels: int) -> int:
+        return built_parameters(lambda: _build(kind, channels, levels, **kwargs))
 
-    # every weight count is a polynomial of degree <= 2 in C: fit it through C = 1, 2, 3
-    s1, s2, s3 = size(1), size(2), size(3)
-    a = (s3 - 2 * s2 + s1) / 2
-    b = s2 - s1 - 3 * a
-    c = np.arange(1, max_channels + 1)
-    counts = a * c**2 + b * c + (s1 - a - b)
-    best = int(c[np.argmin(np.abs(counts - budget))])
-    return _build(kind, best, levels, **kwargs)
+    return _build(kind, width_for_budget(count, budget, max_channels), levels, **kwargs)

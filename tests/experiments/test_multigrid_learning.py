@@ -83,7 +83,7 @@ def test_tiny_run_returns_rows_with_decreasing_finite_losses():
         assert np.isfinite(r.test_rmse) and r.test_rmse > 0 and r.seconds_per_solve > 0
         assert r.val_rmse == pytest.approx(np.sqrt(r.history.val_loss[-1]))
         net = unet_with_budget(VARIANTS[r.variant][0], 600, 3)
-        assert r.macs == net.multiply_adds(32) and r.channels == net.n_channels
+        assert r.macs == net.multiply_adds(32) and r.channels == net.channels
     with pytest.raises(ValueError, match="kinds"):
         learning_experiment([600], kinds=("resnet",), n=32, n_train=4, n_test=4, epochs=1)
 

@@ -9,7 +9,6 @@ import torch
 import pdecore
 from pdecore.nets import FEDNet, FSINet, StandardBlock, SymmetricBlock
 
-DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 SEED = 20220731
 
 
@@ -36,7 +35,6 @@ def fed_taus_reference(T, tau_max, cycles):
 # --- equivalence with the numpy schemes ---------------------------------------------
 
 
-@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize(("order", "h"), [(1, 1.0), (1, 0.6), (2, 1.0)])
 @pytest.mark.parametrize("cycles", [2, 3, 5])
 @pytest.mark.parametrize("name", ["perona_malik", "charbonnier"])
@@ -47,7 +45,8 @@ def test_fednet_reproduces_fed_evolution(name, cycles, order, h, device):
     u = signals(3, n_points)
     expected = pdecore.fed_evolution(u, T, tau_max, cycles, name, lam, h, order,
                                      update="step").u
-    net = FEDNet.from_scheme(T, tau_max, cycles, name, lam, h, order, device=device)
+    net = FEDNet.from_scheme(T, tau_max, cycles, name, lam, h, order, device=device,
+                             update="step")
     assert net.cycles == cycles
     np.testing.assert_allclose(net.taus.cpu().numpy(), fed_taus_reference(T, tau_max, cycles),
                                rtol=1e-12)
@@ -58,7 +57,6 @@ def test_fednet_reproduces_fed_evolution(name, cycles, order, h, device):
     assert rel_err(expected, u) > 1e-2  # the evolution changed the signals
 
 
-@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize(("order", "h"), [(1, 1.0), (1, 0.6), (2, 1.0)])
 @pytest.mark.parametrize("cycles", [2, 3, 5])
 @pytest.mark.parametrize("name", ["perona_malik", "charbonnier"])
@@ -68,7 +66,8 @@ def test_fsinet_reproduces_fsi_evolution(name, cycles, order, h, device):
     T = 25.0 * tau
     u = signals(3, n_points, seed=SEED + 1)
     expected = pdecore.fsi_evolution(u, T, tau, cycles, name, lam, h, order, update="step").u
-    net = FSINet.from_scheme(T, tau, cycles, name, lam, h, order, device=device)
+    net = FSINet.from_scheme(T, tau, cycles, name, lam, h, order, device=device,
+                             update="step")
     n = len(fed_taus_reference(T, tau, cycles))
     np.testing.assert_allclose(net.alphas.cpu().numpy(),
                                [(4 * k + 2) / (2 * k + 3) for k in range(n)], rtol=1e-15)
@@ -94,7 +93,7 @@ def test_fsinet_hand_built_recursion():
     torch.manual_seed(SEED)
     block = SymmetricBlock(2, 3, "perona_malik", tau=0.05, dtype=torch.float64)
     alphas = [0.6, 1.3]
-    net = FSINet(block, alphas, cycles=2)
+    net = FSINet(block, alphas, cycles=2, update="step")
     u0 = torch.randn(2, 2, 12, dtype=torch.float64)
     u = u0
     for _ in range(2):
@@ -107,7 +106,7 @@ def test_fsinet_hand_built_recursion():
 def test_fednet_applies_the_block_with_each_tau():
     torch.manual_seed(SEED)
     block = SymmetricBlock(1, 3, "charbonnier", tau=123.0, dtype=torch.float64)
-    net = FEDNet(block, [0.1, 0.2, 0.3], cycles=2)
+    net = FEDNet(block, [0.1, 0.2, 0.3], cycles=2, update="step")
     u0 = torch.randn(3, 1, 10, dtype=torch.float64)
     u = u0
     for _ in range(2):
@@ -140,7 +139,8 @@ def test_gradients_reach_the_shared_weight(net_cls):
 def test_gradcheck_small_net(net_cls):
     torch.manual_seed(SEED)
     block = SymmetricBlock(2, 3, "perona_malik", lam=0.7, tau=0.1, dtype=torch.float64)
-    net = net_cls(block, [0.1, 0.3] if net_cls is FEDNet else [2 / 3, 6 / 5], cycles=2)
+    net = net_cls(block, [0.1, 0.3] if net_cls is FEDNet else [2 / 3, 6 / 5], cycles=2,
+                  update="step")
     u = torch.randn(1, 2, 7, dtype=torch.float64, requires_grad=True)
     w = block.weight.detach().clone().requires_grad_(True)
 
@@ -203,7 +203,6 @@ def test_forward_bad_input_names_u(net_cls):
 # --- diffusivity frozen per cycle (update="cycle") -----------------------------------
 
 
-@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize(("order", "h"), [(1, 1.0), (1, 0.6), (2, 1.0)])
 @pytest.mark.parametrize("cycles", [2, 3, 5])
 @pytest.mark.parametrize("name", ["perona_malik", "charbonnier", "weickert"])
@@ -273,3 +272,18 @@ def test_bad_update(net_cls):
         net_cls(SymmetricBlock(1, 3, activation=torch.nn.Tanh()), [0.5], update="cycle")
     with pytest.raises(ValueError, match="update"):
         net_cls.from_scheme(1.0, 0.5, update="sometimes")
+
+
+@pytest.mark.parametrize(("net_cls", "scheme"), [(FEDNet, pdecore.fed_evolution),
+                                                 (FSINet, pdecore.fsi_evolution)])
+def test_default_update_is_the_schemes(net_cls, scheme):
+    """FEDNet/FSINet and fed_evolution/fsi_evolution share the default (``"cycle"``)."""
+    u = signals(2, 32, seed=SEED + 3)
+    tau = pdecore.stability_limit(32)
+    net = net_cls.from_scheme(20.0 * tau, tau, 3, "perona_malik", 0.4)
+    assert net.update == net_cls(net.block, [0.5]).update == "cycle"
+    out = net(torch.from_numpy(u).unsqueeze(1)).detach().numpy()[:, 0]
+    assert rel_err(out, scheme(u, 20.0 * tau, tau, 3, "perona_malik", 0.4).u) <= 1e-12
+    with pytest.raises(TypeError, match="diffusivity"):  # ReLU has no g to freeze
+        net_cls(SymmetricBlock(1, 3, "relu"), [0.5])
+    assert net_cls(SymmetricBlock(1, 3, "relu"), [0.5], update="step").update == "step"

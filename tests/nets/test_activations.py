@@ -1,4 +1,4 @@
-"""Tests for pdecore.nets.activations: the flux as a torch activation."""
+"""Tests for pdecore.nets.activations: the flux as a torch activation, the registry."""
 
 import numpy as np
 import pytest
@@ -8,7 +8,15 @@ from hypothesis import strategies as st
 from torch import nn
 
 import pdecore
-from pdecore.nets import TORCH_DIFFUSIVITIES, FluxActivation, SectorReLU, as_activation
+from pdecore.nets import (
+    ACTIVATIONS,
+    SECTOR_ACTIVATIONS,
+    TORCH_DIFFUSIVITIES,
+    FluxActivation,
+    SectorReLU,
+    TrainableFlux,
+    as_activation,
+)
 
 NAMES = sorted(pdecore.DIFFUSIVITIES)
 LAMS = [0.05, 0.7, 1.0, 3.0]
@@ -221,9 +229,87 @@ def test_as_activation_relu():
 
 
 def test_unknown_activation_lists_the_choices():
-    with pytest.raises(ValueError, match="unknown activation 'tanh'") as info:
-        as_activation("tanh")
-    assert "'relu'" in str(info.value) and "'perona_malik'" in str(info.value)
+    with pytest.raises(ValueError, match="unknown activation 'softsign'") as info:
+        as_activation("softsign")
+    for name in ("'relu'", "'perona_malik'", "'tanh'", "'trainable'"):
+        assert name in str(info.value)
+
+
+# --- the registry: one name, one module, everywhere ------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_every_registered_name_builds_a_new_module(name):
+    a, b = as_activation(name, lam=0.5), as_activation(name, lam=0.5)
+    assert isinstance(a, nn.Module) and a is not b  # each layer gets its own module
+    sector = getattr(a, "sector_bound", None)
+    # SECTOR_ACTIVATIONS is exactly the part of the registry with a declared bound L
+    assert isinstance(sector, (int, float)) == (name in SECTOR_ACTIVATIONS)
+    s = torch.linspace(-4, 4, 81, dtype=torch.float64)
+    if name in SECTOR_ACTIVATIONS:  # the sector condition 0 <= Phi(s)/s <= L
+        ratio = a.double()(s[s != 0]) / s[s != 0]
+        ratio = ratio.detach()
+        assert float(ratio.min()) >= 0 and float(ratio.max()) <= sector * (1 + 1e-12)
+
+
+def test_sector_names_are_registered_and_aliases_resolve():
+    assert set(SECTOR_ACTIVATIONS) <= set(ACTIVATIONS)
+    assert set(pdecore.DIFFUSIVITIES) <= set(SECTOR_ACTIVATIONS)
+    assert as_activation("pm", lam=0.5).name == "perona_malik"
+
+
+def test_trainable_names_take_the_flux_options():
+    free = as_activation("trainable", n_basis=8, basis="hat", init=0.25)
+    mono = as_activation("trainable_monotone", n_basis=8, basis="hat", sector_bound=2.0)
+    assert isinstance(free, TrainableFlux) and not free.monotone
+    assert isinstance(mono, TrainableFlux) and mono.monotone
+    assert free.centres.numel() == mono.centres.numel() == 8 and mono.sector_bound == 2.0
+    assert float(free.diffusivity(torch.zeros(1)).detach()) == pytest.approx(0.25)
+    assert isinstance(as_activation("linear", n_basis=8), FluxActivation)  # options ignored
+
+
+@pytest.mark.parametrize("lam", [0.0, -1.0, float("nan")])
+def test_lam_is_checked_for_every_name(lam):
+    with pytest.raises(ValueError, match="lam"):
+        as_activation("relu", lam=lam)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_sector_relu_is_torch_relu_in_values_and_gradients(dtype):
+    # "relu" was torch.nn.ReLU in the U-nets and SectorReLU elsewhere; now it is SectorReLU
+    # everywhere, so the two must agree bit for bit, at 0 and -0 included
+    gen = torch.Generator().manual_seed(0)
+    s = torch.cat([torch.randn(1000, generator=gen, dtype=dtype),
+                   torch.tensor([0.0, -0.0, 1e-40, -1e-40, float("inf"), -float("inf")],
+                                dtype=dtype)])
+    weights = torch.randn(s.shape, generator=gen, dtype=dtype)
+    grads = []
+    for phi in (SectorReLU(), nn.ReLU()):
+        x = s.clone().requires_grad_(True)
+        out = phi(x)
+        (out * weights).sum().backward()
+        grads.append((out.detach(), x.grad))
+    assert torch.equal(grads[0][0], grads[1][0])
+    assert torch.equal(grads[0][0].signbit(), grads[1][0].signbit())
+    assert torch.equal(grads[0][1], grads[1][1])
+
+
+def test_relu_is_the_same_module_in_every_network():
+    from pdecore import nets
+
+    torch.manual_seed(0)
+    modules = {
+        "SymmetricBlock": nets.SymmetricBlock(activation="relu").activation,
+        "StandardBlock": nets.StandardBlock(activation="relu").activation,
+        "DiffusionNet": nets.DiffusionNet(1, 2, activation="relu").blocks[0].activation,
+        "StandardNet": nets.StandardNet(1, 2).blocks[0].activation,
+        "SymmetricBlock2d": nets.SymmetricBlock2d(2).activation,
+        "StandardBlock2d": nets.StandardBlock2d(2).activation,
+        "ResNetClassifier": nets.ResNetClassifier(channels=2, blocks=(1,)).activation,
+        "MultigridUNet": nets.MultigridUNet(2, 2).pre[0][0].act1,
+        "StandardUNet": nets.StandardUNet(2, 2).transfer[0].act,
+    }
+    assert {k: type(m) for k, m in modules.items()} == dict.fromkeys(modules, SectorReLU)
 
 
 def test_relu_block_is_non_expansive_at_the_bound():

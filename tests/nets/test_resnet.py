@@ -12,7 +12,6 @@ from torch.func import functional_call
 import pdecore
 from pdecore.nets import StandardBlock, SymmetricBlock, operator_norm
 
-DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 NAMES = sorted(pdecore.DIFFUSIVITIES)
 SEED = 20220731
 
@@ -62,7 +61,6 @@ def set_weight(block, name, value):
 # --- from_scheme reproduces the explicit step ------------------------------------------
 
 
-@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("order", [1, 2])
 @pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("cls", [SymmetricBlock, StandardBlock])
@@ -89,7 +87,6 @@ def test_from_scheme_reproduces_explicit_step(cls, name, order, device):
     assert np.abs(expected - u).max() > 1e-3
 
 
-@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("cls", [SymmetricBlock, StandardBlock])
 def test_from_scheme_float32(cls, device):
     # CUDA convolutions may run float32 in TF32 (10-bit mantissa) by torch's default
@@ -108,7 +105,6 @@ def test_from_scheme_float32(cls, device):
             assert np.abs(got - expected).max() <= tol * np.abs(expected).max()
 
 
-@pytest.mark.parametrize("device", DEVICES)
 def test_symmetric_tau_argument_overrides_step(device):
     u = signals(np.random.default_rng(1), 2, 20)
     block = SymmetricBlock.from_scheme(0.1, "charbonnier", 1.0, device=device)
@@ -455,3 +451,61 @@ def test_a_step_override_must_be_positive_and_finite(tau):
     block = SymmetricBlock(1)
     with pytest.raises(ValueError, match="tau"):
         block(torch.zeros(1, 1, 16), tau=tau)
+
+
+# --- one family: every symmetric block runs the same step --------------------------------
+
+
+def _symmetric_family():
+    from pdecore.nets import DiffusionBlock, FEDNet, SymmetricBlock2d
+
+    torch.manual_seed(SEED)
+    sym = SymmetricBlock(2, 3, "charbonnier", tau=0.1, bias=True, dtype=torch.float64)
+    return {
+        "SymmetricBlock": (sym, (3, 2, 12)),
+        "DiffusionBlock": (DiffusionBlock(3, 3, "perona_malik").double(), (3, 1, 12)),
+        "SymmetricBlock2d": (SymmetricBlock2d(2, dtype=torch.float64), (3, 2, 6, 5)),
+        "SymmetricBlock2d stable": (SymmetricBlock2d(2, stable=True, dtype=torch.float64),
+                                    (3, 2, 6, 5)),
+        "FEDNet, frozen g": (FEDNet(sym, [0.1, 0.2]), (3, 2, 12)),
+    }
+
+
+@pytest.mark.parametrize("name", list(_symmetric_family()))
+def test_every_symmetric_block_uses_the_one_step(name, monkeypatch):
+    from pdecore.nets import resnet
+
+    module, shape = _symmetric_family()[name]
+    u = torch.randn(*shape, dtype=torch.float64)
+    expected = module(u)
+    calls = []
+
+    def counting(u, weight, activation, step, bias=None, padding=0):
+        calls.append(weight.ndim)
+        return original(u, weight, activation, step, bias, padding)
+
+    original = resnet._symmetric_step
+    monkeypatch.setattr(resnet, "_symmetric_step", counting)
+    monkeypatch.setattr(pdecore.nets.accelerated, "_symmetric_step", counting)
+    assert torch.equal(module(u), expected) and calls
+
+
+@pytest.mark.parametrize("name", list(_symmetric_family())[:4])
+def test_the_step_is_u_minus_tau_wt_activation_wu_plus_b(name):
+    # the closed form with the adjoint written out: W^T y = conv_transpose(y, W)
+    module, shape = _symmetric_family()[name]
+    u = torch.randn(*shape, dtype=torch.float64)
+    if name == "DiffusionBlock":
+        w, b, step, pad = module.filters(), None, module.tau(), 0
+    elif module.weight.ndim == 4:
+        w, b, pad = module.weight, module.bias, module.kernel_size // 2
+        step = module.step(shape[2:])
+    else:
+        w, b, step, pad = module.weight, module.bias, module.tau, 0
+    conv = torch.nn.functional.conv2d if w.ndim == 4 else torch.nn.functional.conv1d
+    s = module.activation(conv(u, w, b, padding=pad))
+    # W^T s by the adjoint identity <W x, s> = <x, W^T s> with x the unit vectors
+    x = torch.eye(u[0].numel(), dtype=torch.float64).view(-1, *shape[1:])
+    wx = conv(x, w, None, padding=pad).flatten(1)                  # (n_in, n_out)
+    wt_s = (s.flatten(1) @ wx.T).view(shape)
+    torch.testing.assert_close(module(u), u - step * wt_s, rtol=1e-12, atol=1e-12)
