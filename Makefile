@@ -19,9 +19,8 @@ PKG_STAMP    := $(BUILD)/pdecore.stamp
 PM_ARGS      ?=
 PM_FLAGS     := --kernel python3 --log-level WARNING --progress-bar
 # Torch's OpenMP threads sleep when idle instead of spinning: with anything else running
-# (a second chapter, nbval, another program) spinning threads starve each other, measured
-# 17x slower for a small training loop on 2 busy cores (and chapter 7 at 60 min instead of
-# 6); alone it costs a few percent. No number depends on it.
+# (a second chapter, nbval, another program) spinning threads starve each other.
+# No number depends on it.
 RUN_ENV      := OMP_WAIT_POLICY=PASSIVE
 JB_FLAGS     := -W -n --keep-going
 # Fashion-MNIST (chapter 7 and make paper): Debian's package, or any folder with the four
@@ -32,16 +31,23 @@ export PDECORE_FASHION_MNIST_DIR := $(FMNIST_DIR)
 CHROMIUM     ?= /usr/bin/chromium
 # Run times are measured, not typed: every stage appends its end to $(BUILD)/stages.log and
 # `make book`/`make test` end by writing $(BUILD)/timings.json (book/_ext/timings.py).
-START_TIME   := $(shell date +%s)
-mark          = @mkdir -p $(BUILD) && echo "$(1) $(START_TIME) $$(date +%s)" >> $(BUILD)/stages.log
-TIMINGS       = $(BIN)/python book/_ext/timings.py record --start $(START_TIME)
+# Sub-makes (make book runs `chapters`, then `html`) report to the same run.
+ifndef PDECORE_RUN_START
+PDECORE_RUN_START := $(shell date +%s)
+endif
+export PDECORE_RUN_START
+mark          = @mkdir -p $(BUILD) && echo "$(1) $(PDECORE_RUN_START) $$(date +%s)" >> $(BUILD)/stages.log
+TIMINGS       = $(BIN)/python book/_ext/timings.py record --start $(PDECORE_RUN_START)
 
 # Every book page with a kernel in its front matter is a notebook; the others are text.
 # Appendix notebooks (the benchmark page) are executed like chapters, staged in appendix/.
 APPENDIX_MD  := $(shell grep -l '^kernelspec:' book/appendix/*.md)
 APPENDIX     := $(basename $(notdir $(APPENDIX_MD)))
 NOTEBOOK_MD  := $(shell grep -l '^kernelspec:' book/chapters/*.md) $(APPENDIX_MD)
-NAMES        := $(basename $(notdir $(NOTEBOOK_MD)))
+# The longest chapters first: run JOBS at a time, they do not end on one of them alone.
+SLOW         := 07_image_classification 05_multigrid_unet 06_learned_activations
+ALL_NAMES    := $(basename $(notdir $(NOTEBOOK_MD)))
+NAMES        := $(foreach n,$(SLOW),$(filter $(n),$(ALL_NAMES))) $(filter-out $(SLOW),$(ALL_NAMES))
 TEXT_PAGES   := $(filter-out $(NOTEBOOK_MD),$(shell find book -type f))
 PKG_SOURCES  := $(shell find pdecore -name '*.py')
 EXECUTED     := $(NAMES:%=$(BUILD)/executed/%.ipynb)
@@ -130,11 +136,12 @@ REPORT := 08_reproduction_report
 $(BUILD)/executed/$(REPORT).ipynb: $(filter-out %/$(REPORT).ipynb,$(EXECUTED))
 $(BUILD)/test/executed/$(REPORT).ipynb: $(filter-out %/$(REPORT).ipynb,$(EXECUTED_Q))
 
-chapters: $(EXECUTED) ## Execute every chapter at its default parameters
-
-# make test runs the quick chapters JOBS at a time (the report waits for the others), and
-# nbval and the unit tests on JOBS workers: 2 cores, 2 jobs.
+# Chapters run JOBS at a time (the report waits for the others), each on one torch thread;
+# nbval and the unit tests run on JOBS workers: 2 cores, 2 jobs.
 JOBS         ?= 2
+
+chapters: $(ENV_STAMP) ## Execute every chapter at its default parameters
+	@$(MAKE) --no-print-directory -j$(JOBS) $(EXECUTED)
 
 chapters-quick: $(ENV_STAMP) ## Execute every chapter in quick (CI) mode
 	@$(MAKE) --no-print-directory -j$(JOBS) $(EXECUTED_Q)
@@ -177,7 +184,9 @@ $(BUILD)/test/_build/html/index.html: $(EXECUTED_Q) $(TEXT_PAGES) _config.yml _t
 
 html: $(BUILD)/html/index.html ## Build the HTML book (executes chapters that changed)
 
-book: html ## Set up, execute every chapter, build _build/html
+book: $(ENV_STAMP) ## Set up, execute every chapter, build _build/html
+	@$(MAKE) --no-print-directory chapters
+	@$(MAKE) --no-print-directory html
 	@$(TIMINGS) --target book --executed $(BUILD)/executed --out $(BUILD)/timings.json
 	@echo "==> The book is in $(BUILD)/html/index.html"
 
