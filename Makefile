@@ -207,8 +207,8 @@ unit: $(ENV_STAMP) ## Unit, property and doctest tests of pdecore
 
 # The second execution is the point: nbval runs every quick chapter again in a fresh
 # kernel and compares the outputs tagged nbval-check-output with papermill's run, so a
-# chapter whose numbers depend on anything but its seeds fails here (tests/test_determinism.py
-# checks the same below the chapters, at full precision).
+# chapter whose numbers depend on anything but its seeds fails here (the experiments' unit
+# tests check the same below the chapters, bit for bit).
 nbval: $(EXECUTED_Q) ## Re-execute the quick notebooks with nbval and compare key numbers
 	@echo "==> nbval: re-executing the quick-mode chapters, comparing tagged outputs"
 	$(RUN_ENV) PYTHONPATH=book/_ext $(BIN)/python -m pytest -q -p no:cacheprovider \

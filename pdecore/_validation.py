@@ -221,13 +221,16 @@ def as_choice(value: object, name: str, choices: Iterable[object]) -> Any:
 
     Any other value (a misspelt name, another type, an array) is a
     ``ValueError``: the argument names a choice, and the message lists the valid ones.
+    A bool matches only a bool choice (``1 == True`` in Python, yet 1 is no switch).
     """
     choices = tuple(choices)
-    try:
-        if value in choices:
-            return value
-    except (TypeError, ValueError):  # e.g. an array: its == has no single truth value
-        pass
+    is_bool = isinstance(value, (bool, np.bool_))
+    for choice in choices:
+        try:
+            if is_bool == isinstance(choice, (bool, np.bool_)) and value == choice:
+                return value
+        except (TypeError, ValueError):  # e.g. an array: its == has no single truth value
+            break
     valid = ", ".join(repr(c) for c in choices)
     raise ValueError(f"{name} must be one of {valid}; got {value!r}")
 

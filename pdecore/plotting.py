@@ -11,11 +11,13 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from ._validation import as_int
 from .diffusivities import diffusivity, flux, flux_derivative
 from .families import get_family
 
 __all__ = [
     "STYLE",
+    "draw_fed_fsi_networks",
     "draw_residual_blocks",
     "draw_unrolled_rnn",
     "draw_vcycle_unet",
@@ -40,6 +42,7 @@ __all__ = [
     "plot_orders",
     "plot_perturbation_growth",
     "plot_schedules",
+    "plot_skip_connections",
     "plot_scheme_comparison",
     "plot_speedups",
     "plot_unet_ablation",
@@ -531,6 +534,74 @@ def plot_speedups(speedups, *, time: bool = False):
     return fig
 
 
+def draw_fed_fsi_networks(steps: int = 4):
+    r"""Draw one FED cycle and one FSI cycle as networks (a diagram).
+
+    Top, FED: a ResNet of ``steps`` blocks :math:`u \mapsto u - \tau_k W^\top\Phi(Wu)`
+    sharing :math:`W`, with the varying step sizes :math:`\tau_k` of the FED cycle and
+    identity skip connections. Bottom, FSI: the same block with one step size
+    :math:`\tau`; the output of step :math:`k` is weighted by :math:`\alpha_k` and an
+    extra skip connection from two layers back adds :math:`(1-\alpha_k)\,u^{k-1}`
+    (:math:`u^{-1} = u^0` at the start of a cycle).
+
+    Parameters
+    ----------
+    steps : int
+        Blocks per cycle drawn, ``>= 2``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+    steps = as_int(steps, "steps", minimum=2)
+    dx = 2.6
+    fig, axes = plt.subplots(2, 1, figsize=(9.0, 5.0))
+    rows = [("FED cycle: varying step sizes $\\tau_k$, identity skips", "fed"),
+            ("FSI cycle: one step size $\\tau$, extrapolating skips (momentum)", "fsi")]
+
+    def arrow(ax, a, b, color="0.2", rad=0.0):
+        ax.add_patch(FancyArrowPatch(a, b, arrowstyle="-|>", mutation_scale=10, color=color,
+                                     connectionstyle=f"arc3,rad={rad}"))
+
+    for ax, (title, kind) in zip(axes, rows, strict=True):
+        ax.set_xlim(-0.6, dx * steps + 0.6)
+        ax.set_ylim(-1.25, 2.2)
+        ax.axis("off")
+        ax.set_title(title, fontsize=10)
+        for k in range(steps + 1):
+            ax.text(dx * k, 0.3, f"$u^{{{k}}}$", ha="center", va="center", fontsize=11)
+        for k in range(steps):
+            x = dx * k + dx / 2
+            tau = f"\\tau_{{{k}}}" if kind == "fed" else "\\tau"
+            ax.add_patch(FancyBboxPatch((x - 0.8, 0.0), 1.6, 0.6, boxstyle="round,pad=0.05",
+                                        facecolor="C0", alpha=0.3, edgecolor="0.2"))
+            ax.text(x, 0.3, f"$-{tau}\\,W^\\top\\Phi(W\\,\\cdot)$", ha="center", va="center",
+                    fontsize=7.5)
+            arrow(ax, (dx * k + 0.3, 0.3), (x - 0.85, 0.3))
+            arrow(ax, (x + 0.85, 0.3), (dx * (k + 1) - 0.35, 0.3))
+            arrow(ax, (dx * k + 0.1, 0.55), (dx * (k + 1) - 0.1, 0.55), color="C3", rad=-0.45)
+            if kind == "fsi":
+                ax.text(x + 1.0, 0.05, f"$\\times\\alpha_{{{k}}}$", ha="center", va="top",
+                        fontsize=8)
+                if k >= 1:
+                    arrow(ax, (dx * (k - 1), 0.0), (dx * (k + 1) - 0.05, 0.0), color="C4",
+                          rad=0.2)
+                    ax.text(dx * k, -0.7, f"$1-\\alpha_{{{k}}}$", ha="center", va="center",
+                            color="C4", fontsize=8, backgroundcolor="white")
+        ax.text(dx * steps / 2, 1.75, "identity skip connection (the time step)",
+                ha="center", color="C3", fontsize=8)
+        note = ("$W$ shared by all blocks; most $\\tau_k$ exceed the explicit limit"
+                if kind == "fed" else
+                "skip from two layers back, weighted $1-\\alpha_k < 0$; $u^{-1} = u^0$")
+        ax.text(dx * steps / 2, -1.1, note, ha="center", fontsize=8,
+                color="C0" if kind == "fed" else "C4")
+    fig.tight_layout()
+    return fig
+
+
 def draw_unrolled_rnn(iterations: int = 3):
     r"""Draw the fixed-point iteration as an unrolled recurrent network.
 
@@ -564,6 +635,45 @@ def draw_unrolled_rnn(iterations: int = 3):
     ax.text(2.6 * iterations + 0.5, 1.05, f"$v^{iterations}$", fontsize=12, va="center")
     ax.text(1.3 * iterations, 2.7, "input injected at every iteration (skip connection)",
             ha="center", color="C3", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_skip_connections(result):
+    r"""Plot E7: test RMSE per skip connection (left) and validation curves (right).
+
+    Parameters
+    ----------
+    result : pdecore.experiments.skip_connections.SkipResult
+        Left, one dot per seed and the mean with its standard deviation; right, the
+        validation RMSE after every epoch, averaged over the seeds.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    from .experiments.skip_connections import LABELS
+
+    variants = list(result.config["variants"])
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10.0, 3.4))
+    for i, v in enumerate(variants):
+        scores = result.scores(v)
+        left.plot(np.full(scores.size, i), scores, "o", color=f"C{i}", alpha=0.6,
+                  markersize=5)
+        sd = scores.std(ddof=1) if scores.size > 1 else 0.0
+        left.errorbar(i + 0.15, scores.mean(), yerr=sd, fmt="_", color="0.2", capsize=4,
+                      markersize=12)
+        curves = np.array([np.sqrt(r.history.val_loss) for r in result.of(v)])
+        right.plot(np.arange(1, curves.shape[1] + 1), curves.mean(axis=0), color=f"C{i}",
+                   label=LABELS[v])
+    left.set_xticks(range(len(variants)), [LABELS[v].split(" (")[0] for v in variants],
+                    fontsize=8)
+    left.set(ylabel="test RMSE", title="per seed (dots), mean ± sd (bars)")
+    right.set(xlabel="epoch", ylabel="validation RMSE", yscale="log",
+              title="training, mean over seeds")
+    right.legend(fontsize=8)
     fig.tight_layout()
     return fig
 

@@ -275,6 +275,16 @@ def assess_claims(results: Mapping[str, Mapping[str, object]]) -> list[ClaimRow]
     add("Recurrent (implicit) schemes beat explicit ones at matched accuracy",
         "empirical", ("ch-implicit", "sec-e3"), "E3", ["04_implicit_rnn"], recurrent)
 
+    def skips(c):
+        wins, n = int(c["e7_wins"]), int(c["e7_n_compared"])
+        return (f"against the plain ResNet at equal parameters and depth: "
+                f"{c['e7_verdict']} (test RMSE ResNet {c['e7_resnet_rmse']:.4f}, FED "
+                f"{c['e7_fed_rmse']:.4f}, FSI {c['e7_fsi_rmse']:.4f}, recurrent "
+                f"{c['e7_recurrent_rmse']:.4f})", int(c["e7_n_seeds"]), _share(wins, n))
+    add("The schemes' skip connections (FED steps, FSI extrapolation, recurrence) help a "
+        "trained network", "empirical", ("ch-implicit", "sec-e7"), "E7",
+        ["04_implicit_rnn"], skips)
+
     def multigrid(c):
         learned = _share(int(c["e4_wins"]), int(c["e4_pairs"]))
         # "efficient" is judged against the exact O(N) solver the book has (dptsv)

@@ -1,12 +1,23 @@
+"""pdecore.data: the IDX and CIFAR readers, their errors, and broken files.
+
+A truncated or corrupted Fashion-MNIST file gives a ``ValueError`` that names the file,
+and the loaders write nothing anywhere (no cache: not next to the data, not in the
+working folder, not in ``$HOME``, ``$XDG_CACHE_HOME`` or the temporary folder) and keep
+nothing in memory: once the file is repaired, the next call reads it.
+"""
+
 import gzip
 import os
 import pickle
+import re
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from pdecore import data
+from pdecore.experiments import classification
 
 
 def write_idx(path, array, magic_type=0x08, compress=True, truncate=0):
@@ -185,4 +196,91 @@ def test_a_header_declaring_too_much_is_refused_before_reading(tmp_path):
     path = tmp_path / "huge-idx3-ubyte"
     path.write_bytes(struct.pack(">I", 0x0803) + struct.pack(">3I", 60000, 2000, 2000))
     with pytest.raises(ValueError, match="max_bytes"):
+        data.read_idx(path)
+
+
+# --- broken files leave nothing behind -------------------------------------------
+
+
+def _fashion_mnist(root: Path, count: int = 6) -> None:
+    gen = np.random.default_rng(0)
+    for prefix in ("train", "t10k"):
+        write_idx(root / f"{prefix}-images-idx3-ubyte.gz",
+                   gen.integers(0, 256, (count, 28, 28)))
+        write_idx(root / f"{prefix}-labels-idx1-ubyte.gz", np.arange(count) % 10)
+
+
+def _truncate(path: Path) -> None:
+    """Keep a valid gzip stream whose payload is shorter than the header says."""
+    with gzip.open(path, "rb") as fh:
+        raw = fh.read()
+    with gzip.open(path, "wb") as fh:
+        fh.write(raw[: len(raw) - 100])
+
+
+def _corrupt(path: Path) -> None:
+    """Cut the gzip stream itself in half."""
+    raw = path.read_bytes()
+    path.write_bytes(raw[: len(raw) // 2])
+
+
+def _snapshot(*folders: Path) -> dict[Path, tuple[int, int]]:
+    return {p: (p.stat().st_size, p.stat().st_mtime_ns)
+            for folder in folders for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.fixture
+def sandbox(tmp_path, monkeypatch):
+    """Data folder plus private HOME, cache, temporary and working folders."""
+    folders = {name: tmp_path / name for name in ("data", "home", "cache", "tmp", "cwd")}
+    for folder in folders.values():
+        folder.mkdir()
+    monkeypatch.setenv("HOME", str(folders["home"]))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(folders["cache"]))
+    monkeypatch.setenv("TMPDIR", str(folders["tmp"]))
+    monkeypatch.setattr("tempfile.tempdir", str(folders["tmp"]))
+    monkeypatch.chdir(folders["cwd"])
+    _fashion_mnist(folders["data"])
+    return folders
+
+
+LOADERS = {
+    "read_idx": lambda root, f: data.read_idx(root / f),
+    "load_fashion_mnist": lambda root, f: data.load_fashion_mnist(
+        "test" if f.startswith("t10k") else "train", root),
+    "load_images": lambda root, f: classification.load_images("fashion_mnist", root),
+}
+
+
+@pytest.mark.parametrize("damage", [_truncate, _corrupt], ids=["truncated", "corrupted"])
+@pytest.mark.parametrize("file", ["t10k-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"])
+@pytest.mark.parametrize("loader", sorted(LOADERS))
+def test_a_broken_file_gives_a_clear_error_and_leaves_nothing(sandbox, loader, file, damage):
+    root = sandbox["data"]
+    good = _arrays(LOADERS[loader](root, file))
+    original = (root / file).read_bytes()
+    damage(root / file)
+    before = _snapshot(*sandbox.values())
+    with pytest.raises(ValueError, match=re.escape(file)) as info:
+        LOADERS[loader](root, file)
+    assert "truncated" in str(info.value) or "corrupted" in str(info.value)
+    assert _snapshot(*sandbox.values()) == before  # nothing written, nothing touched
+    (root / file).write_bytes(original)  # repaired: read afresh, nothing stale kept
+    for a, b in zip(good, _arrays(LOADERS[loader](root, file)), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def _arrays(result) -> list[np.ndarray]:
+    if isinstance(result, classification.ImageData):
+        return [result.X_train, result.y_train, result.X_test, result.y_test]
+    return list(result) if isinstance(result, tuple) else [result]
+
+
+def test_an_empty_file_is_reported_as_truncated(tmp_path):
+    # was: "not an IDX file (bad magic number )", with nothing after "number"
+    path = tmp_path / "t10k-labels-idx1-ubyte.gz"
+    with gzip.open(path, "wb"):
+        pass
+    with pytest.raises(ValueError, match=r"0 bytes, shorter than an IDX header; the file is "
+                                         r"truncated"):
         data.read_idx(path)

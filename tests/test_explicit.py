@@ -11,6 +11,8 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 import pdecore
 
+import strategies
+
 NAMES = ["linear", "perona_malik", "exponential", "charbonnier", "weickert"]
 
 signals_1d = hnp.arrays(
@@ -317,3 +319,34 @@ def test_stability_check_uses_a_callable_s_values_on_the_data():
     # the registered diffusivities keep their declared bound 1
     with pytest.raises(ValueError, match="g_max=1"):
         pdecore.explicit_step(u, 0.6, "perona_malik", check_stability=True)
+
+
+# --- whole evolutions at exactly the limits (hypothesis) ---------------------------------
+
+
+@given(u=strategies.signals, lam=strategies.lams, name=strategies.names, steps=st.integers(1, 30))
+def test_explicit_evolution_at_the_stability_limit_never_grows(u, lam, name, steps):
+    tau = pdecore.stability_limit(u.size)  # exactly the bound 2 / ||D||^2
+    ev = pdecore.explicit_evolution(u, tau, steps, name, lam, save_every=1)
+    norms = np.linalg.norm(ev.states, axis=-1)
+    assert np.all(np.diff(norms) <= 1e-12 * norms[0] + 1e-300)
+
+
+@given(u=strategies.signals, lam=strategies.lams, name=strategies.names, steps=st.integers(1, 30))
+def test_explicit_evolution_at_the_maxmin_limit_stays_in_range(u, lam, name, steps):
+    ev = pdecore.explicit_evolution(u, pdecore.maxmin_limit(), steps, name, lam)
+    tol = 1e-12 * strategies.scale(u) * steps
+    assert ev.u.max() <= u.max() + tol and ev.u.min() >= u.min() - tol
+
+
+@given(u=strategies.signals, lam=strategies.lams, name=strategies.names,
+       order=st.sampled_from([1, 2]), steps=st.integers(1, 30))
+def test_explicit_evolution_at_the_stability_limit_never_increases_the_energy(
+        u, lam, name, order, steps):
+    # chapter 1, prop-energy: every registered g is nonincreasing, so E decreases
+    if u.size <= order:
+        u = np.r_[u, 0.0, 1.0]
+    tau = pdecore.stability_limit(u.size, order)
+    ev = pdecore.explicit_evolution(u, tau, steps, name, lam, order=order, save_every=1)
+    energy = pdecore.energy(ev.states, name, lam, order=order)
+    assert np.all(np.diff(energy) <= 1e-10 * energy[0] + 1e-300)

@@ -11,6 +11,9 @@ import numpy as np
 import pytest
 
 import pdecore
+from pdecore.experiments.acceleration import perturbation_growth
+
+import strategies
 
 SEED = 20220731
 
@@ -318,3 +321,27 @@ def test_evolution_bad_input(kwargs, exc, name):
     args = {"u0": np.linspace(0.0, 1.0, 10), "T": 5.0, "tau_max": 0.5} | kwargs
     with pytest.raises(exc, match=rf"\b{name}\b"):
         pdecore.fed_evolution(**args)
+
+
+# --- whole cycles over random inputs (hypothesis) -----------------------------------------
+
+#: Longest cycle tested: in floating point a rounding error late in a cycle of n steps is
+#: amplified by up to perturbation_growth(n) (about 1e5 at n = 12, 1e16 at n = 36).
+MAX_STEPS = 12
+
+
+test_cycles_preserve_mass, test_cycle_ends_never_increase_the_norm = (
+    strategies.cycle_property_tests("fed_evolution", MAX_STEPS))
+
+
+def test_long_fed_cycles_amplify_rounding_errors_and_fsi_cycles_do_not():
+    # found by the property test above with unbounded cycles: one linear cycle of 36 steps
+    # at the order-2 limit; in exact arithmetic both end at norm 1.897 (the linear fit)
+    u = np.array([0.0, 1.0, 1.0, 1.0, 1.0])
+    tau = pdecore.stability_limit(5, 2)
+    fed = pdecore.fed_evolution(u, 70.0, tau, 1, "linear", order=2)
+    fsi = pdecore.fsi_evolution(u, 70.0, tau, 1, "linear", order=2)
+    assert np.linalg.norm(fed.u) > 1.05 * np.linalg.norm(u)  # rounding, amplified ~1e16
+    assert np.linalg.norm(fsi.u) == pytest.approx(1.8973733, abs=1e-6)
+    growth = perturbation_growth(36)
+    assert growth["FED"].max() > 1e15 and growth["FSI"].max() < 10

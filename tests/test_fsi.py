@@ -12,6 +12,8 @@ import pytest
 
 import pdecore
 
+import strategies
+
 SEED = 20220731
 
 
@@ -218,3 +220,14 @@ def test_evolution_bad_input(kwargs, exc, name):
     args = {"u0": np.linspace(0.0, 1.0, 10), "T": 5.0, "tau_max": 0.5} | kwargs
     with pytest.raises(exc, match=rf"\b{name}\b"):
         pdecore.fsi_evolution(**args)
+
+
+# --- whole cycles over random inputs (hypothesis) -----------------------------------------
+
+#: Longest cycle tested: FSI's recursion does not amplify rounding errors
+#: (test_fed.py: test_long_fed_cycles_amplify_rounding_errors_and_fsi_cycles_do_not).
+MAX_STEPS = 40
+
+
+test_cycles_preserve_mass, test_cycle_ends_never_increase_the_norm = (
+    strategies.cycle_property_tests("fsi_evolution", MAX_STEPS))

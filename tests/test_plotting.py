@@ -24,6 +24,7 @@ from pdecore.experiments import (
     implicit,
     multigrid_convergence,
     multigrid_learning,
+    skip_connections,
     stability,
 )
 from pdecore.families import get_family
@@ -153,6 +154,13 @@ def e5():
     data = classification.ImageData("toy", X, y, X[:16], y[:16])
     with torch.random.fork_rng():
         return classification.run("quick", data=data, widths=(2, 3), blocks=(1,), epochs=2)
+
+
+@pytest.fixture(scope="module")
+def e7():
+    with torch.random.fork_rng():
+        return skip_connections.run("quick", n=32, n_train=8, n_val=4, n_test=4, epochs=3,
+                                    budget=40, depth=2)
 
 
 # --- the guard and the style -----------------------------------------------------------
@@ -377,6 +385,23 @@ def test_speedups_one_panel_per_diffusivity(study):
 
 
 # --- chapter 4: implicit schemes and recurrent networks ---------------------------------
+
+
+@covers("draw_fed_fsi_networks")
+def test_fed_fsi_diagram_one_row_per_scheme():
+    fig = plotting.draw_fed_fsi_networks(5)
+    fed, fsi = fig.axes
+    for ax in (fed, fsi):
+        assert len([p for p in ax.patches if isinstance(p, FancyBboxPatch)]) == 5
+    fed_texts = [t.get_text() for t in fed.texts]
+    fsi_texts = [t.get_text() for t in fsi.texts]
+    assert "$-\\tau_{4}\\,W^\\top\\Phi(W\\,\\cdot)$" in fed_texts  # FED: a step size per block
+    assert all("\\tau_{" not in t for t in fsi_texts)  # FSI: one step size
+    # FSI's extra skips from two layers back: steps - 1 of them, with their weights
+    assert [t for t in fsi_texts if t.startswith("$1-")] == [f"$1-\\alpha_{{{k}}}$"
+                                                             for k in range(1, 5)]
+    with pytest.raises(ValueError, match="steps"):
+        plotting.draw_fed_fsi_networks(1)
 
 
 @covers("draw_unrolled_rnn")
@@ -632,3 +657,20 @@ def test_block_gains_per_family(e5):
         np.testing.assert_array_equal(_y(_line(ax2, label)), gain)
         assert np.all(np.asarray(gain) > 0)
     assert ax2.get_title() == "perturbation gain"
+
+
+@covers("plot_skip_connections")
+def test_skip_connections_dots_per_seed_and_mean_curves(e7):
+    fig = plotting.plot_skip_connections(e7)
+    left, right = fig.axes
+    variants = list(e7.config["variants"])
+    dots = [line for line in left.lines if line.get_marker() == "o"]
+    assert len(dots) == len(variants)
+    for i, (line, v) in enumerate(zip(dots, variants, strict=True)):
+        np.testing.assert_array_equal(_x(line), [i] * len(e7.seeds))
+        np.testing.assert_allclose(_y(line), e7.scores(v))
+    for v in variants:  # the curve is the seed mean of the validation RMSE per epoch
+        curve = _line(right, skip_connections.LABELS[v])
+        expected = np.mean([np.sqrt(r.history.val_loss) for r in e7.of(v)], axis=0)
+        np.testing.assert_allclose(_y(curve), expected)
+        np.testing.assert_array_equal(_x(curve), [1, 2, 3])

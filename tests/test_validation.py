@@ -498,6 +498,17 @@ class TestGate:
         with pytest.raises(ValueError, match=r"^update must be one of 'cycle', 'step'; got "):
             as_choice(bad, "update", ("cycle", "step"))
 
+    @pytest.mark.parametrize("value, choices", [
+        (True, (1, 2)), (1, (True, False)), (0, (False, True)), (np.bool_(True), (0, 1)),
+        (1.0, (True, False)),
+    ])
+    def test_choice_keeps_bools_and_numbers_apart(self, value, choices):
+        # 1 == True in Python; a switch given 1, or a count given True, is a mistake
+        with pytest.raises(ValueError, match=r"^x must be one of "):
+            as_choice(value, "x", choices)
+        assert as_choice(np.bool_(False), "x", (True, False)) is np.bool_(False)
+        assert as_choice(2, "x", (1, 2)) == 2
+
     @pytest.mark.parametrize("bad, exc", [
         (np.ones(7), ValueError), (np.ones((1, 8)), ValueError), (np.ones(9), ValueError),
         (np.full(8, np.nan), ValueError), (["a"] * 8, TypeError), (np.ones(8, complex), TypeError),

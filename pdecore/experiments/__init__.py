@@ -5,6 +5,8 @@ Chapters call these functions in short cells; all loops live here, seeded.
 - E1, stability of deep residual networks: :mod:`pdecore.experiments.stability` (ch. 2)
 - E2, explicit vs FED vs FSI: :mod:`pdecore.experiments.acceleration` (ch. 3)
 - E3, explicit vs semi-implicit vs implicit: :mod:`pdecore.experiments.implicit` (ch. 4)
+- E7, the schemes' skip connections in trained networks:
+  :mod:`pdecore.experiments.skip_connections` (ch. 4)
 - multigrid factors against N: :mod:`pdecore.experiments.multigrid_convergence` (ch. 5)
 - E4, learned multigrid U-net vs standard U-net: :mod:`pdecore.experiments.multigrid_learning`
   (ch. 5)
@@ -25,6 +27,7 @@ from . import (
     implicit,
     multigrid_convergence,
     multigrid_learning,
+    skip_connections,
     stability,
 )
 
@@ -35,5 +38,6 @@ __all__ = [
     "implicit",
     "multigrid_convergence",
     "multigrid_learning",
+    "skip_connections",
     "stability",
 ]

@@ -85,7 +85,7 @@ FAMILIES = ("standard", "symmetric_half", "symmetric_deep", "symmetric_stable",
 #: all 60k images, eight epochs, all five families, three seeds; about two hours on 2
 #: cores, where width 32 would more than double it).
 CONFIGS: dict[str, dict] = {
-    "quick": {"seeds": (0, 1), "n_train": 4000, "n_test": 1000, "epochs": 1,
+    "quick": {"seeds": (0, 1), "n_train": 2000, "n_test": 1000, "epochs": 1,
               "widths": (8, 16), "families": FAMILIES[:4], "blocks": (2, 2)},
     "default": {"seeds": (0, 1, 2), "n_train": 12000, "n_test": 5000, "epochs": 2,
                 "widths": (8, 16), "families": FAMILIES[:4], "blocks": (2, 2)},

@@ -76,6 +76,7 @@ __all__ = [
     "flux_report",
     "markdown_table",
     "norm_check",
+    "probe_inputs",
     "psnr",
     "run",
     "summarize",
@@ -727,8 +728,24 @@ def norm_check(net: nn.Module, X: object, n_random: int = 64, seed: int = 0) -> 
     """
     if not hasattr(net, "norm_ratios"):
         raise TypeError(f"net must have a norm_ratios method, got {type(net).__name__}")
+    inputs = probe_inputs(X, n_random, seed, next(net.parameters()).dtype)
+    return max(float(net.norm_ratios(v).max()) for v in inputs)
+
+
+def probe_inputs(X: object, n_random: int = 64, seed: int = 0,
+                 dtype: torch.dtype = torch.float64) -> list[torch.Tensor]:
+    r"""Return the inputs of a stability probe: ``X`` and ``n_random`` random signals.
+
+    The random signals have the length of ``X``: white noise, random steps and random
+    walks in turn, each scaled by :math:`10^{U(-2, 2)}`, so that nonlinear fluxes are
+    probed in every regime.
+
+    Returns
+    -------
+    list of (S, 1, N) tensors
+        ``[X]``, then the random signals (if ``n_random > 0``).
+    """
     n_random = as_int(n_random, "n_random", minimum=0)
-    dtype = next(net.parameters()).dtype
     u = torch.as_tensor(X, dtype=dtype)
     inputs = [u]
     if n_random:
@@ -742,7 +759,7 @@ def norm_check(net: nn.Module, X: object, n_random: int = 64, seed: int = 0) -> 
         random = np.where(third[:, None] == 0, noise,
                           np.where(third[:, None] == 1, steps[:, :length], walks))
         inputs.append(torch.as_tensor(scale * random, dtype=dtype)[:, None, :])
-    return max(float(net.norm_ratios(v).max()) for v in inputs)
+    return inputs
 
 
 def _rmse_path(data: DenoisingData, tau: float, n_steps: int, diffusivity: str,

@@ -34,7 +34,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from .._validation import as_choice, as_int, as_positive, as_scale
+from .._validation import as_bool, as_choice, as_int, as_positive, as_scale
 from ..diffusivities import ALIASES, DIFFUSIVITIES, WEICKERT_C
 from ._checks import check_float_tensor
 
@@ -268,8 +268,7 @@ class TrainableFlux(nn.Module):
         if init >= self.sector_bound:
             raise ValueError(f"init must be in (0, sector_bound={self.sector_bound}), got {init}")
         as_choice(basis, "basis", self.BASES)
-        if not isinstance(monotone, bool):
-            raise TypeError(f"monotone must be True or False, got {monotone!r}")
+        monotone = as_bool(monotone, "monotone")
         if monotone and basis != "hat":
             raise ValueError(f"monotone=True needs basis='hat' (the slope is integrated "
                              f"exactly), got basis={basis!r}")

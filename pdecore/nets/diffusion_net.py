@@ -16,6 +16,27 @@ stability theorem of chapter 2 makes each block non-expansive,
 filter has zero sum (constants lie in the kernel of :math:`W_k`, as for a derivative), so
 the mean of :math:`u` is preserved exactly, like the average grey value under diffusion.
 
+The argument ``skip`` chooses how the blocks are chained (:data:`SKIPS`), the skip
+connections of chapters 3 and 4 in a trained network, with :math:`F_k(u) = u - \tau_k
+W_k^\top\Phi_k(W_k u)`:
+
+- ``"resnet"``: :math:`u^{k+1} = F_k(u^k)` (the explicit scheme);
+- ``"fed"``: :math:`u^{k+1} = u^k - c_k \tau_k W_k^\top\Phi_k(W_k u^k)` with the FED
+  factors :math:`c_k = 1/(2\cos^2(\pi\frac{2k+1}{4L+2}))` of one cycle of length
+  :math:`L` (:func:`pdecore.fed_step_sizes` with :math:`\tau_{\max} = 1`): varying step
+  sizes, most of them beyond the block's stable one;
+- ``"fsi"``: :math:`u^{k+1} = \alpha_k F_k(u^k) + (1 - \alpha_k)\,u^{k-1}`,
+  :math:`u^{-1} = u^0`, with the FSI weights :math:`\alpha_k` (:func:`pdecore.fsi_weights`):
+  an extrapolating skip connection (momentum);
+- ``"recurrent"``: one block :math:`F` with shared weights, unrolled as the fixed-point
+  iteration of the fully implicit step, :math:`u^{k+1} = u^0 + F(u^k) - u^k =
+  u^0 - \tau W^\top\Phi(W u^k)` (the input is injected at every step).
+
+Only ``"resnet"`` keeps the guarantee :math:`\|u^{k+1}\|_2 \le \|u^k\|_2`: with a
+different :math:`W_k` per block, FED's and FSI's cycle stability (one fixed linear
+operator) does not apply, and the fixed-point iteration converges only for a
+contraction.
+
 :class:`StandardNet` is the unconstrained counterpart with blocks
 :math:`u + W_{2,k}\,\sigma(W_{1,k} u + b_{1,k}) + b_{2,k}`
 (:class:`~pdecore.nets.StandardBlock` with ``hidden`` channels), and
@@ -32,6 +53,8 @@ import torch
 from torch import nn
 
 from .._validation import as_choice, as_int, as_order, as_positive, as_scale
+from ..fed import fed_step_sizes
+from ..fsi import fsi_weights
 from ..operators import STENCILS
 from ._budget import built_parameters, width_for_budget
 from .activations import SECTOR_ACTIVATIONS
@@ -39,10 +62,15 @@ from .norms import norm_bound
 from .resnet import DiffusionBlock, StandardBlock
 
 __all__ = [
+    "SKIPS",
     "DiffusionNet",
     "StandardNet",
     "diffusion_net_with_budget",
 ]
+
+
+#: How :class:`DiffusionNet` chains its blocks (see the module docstring).
+SKIPS = ("resnet", "fed", "fsi", "recurrent")
 
 
 class _Trajectory:
@@ -85,12 +113,13 @@ class DiffusionNet(nn.Module, _Trajectory):
        \tau_k = \sigma(\rho_k)\,\frac{2}{L_k B_k} < \frac{2}{L_k \|W_k\|_2^2},
 
     so :math:`\|u^{k+1}\|_2 \le \|u^k\|_2` for every input and every value of the
-    parameters (see :class:`~pdecore.nets.DiffusionBlock` for the dictionary).
+    parameters (see :class:`~pdecore.nets.DiffusionBlock` for the dictionary). Other
+    skip connections (``skip``, :data:`SKIPS`) chain the same blocks differently.
 
     Parameters
     ----------
     depth : int
-        Number of blocks.
+        Number of blocks (for ``skip="recurrent"``: of applications of the one block).
     hidden : int
         Channels of every :math:`W_k u` (filters per block).
     kernel_size : int
@@ -109,6 +138,9 @@ class DiffusionNet(nn.Module, _Trajectory):
         Initial step fraction :math:`\theta_k \in (0, 1)`.
     bound : {"autocorrelation", "young"}
         The norm bound :math:`B_k` (:func:`norm_bound`).
+    skip : {"resnet", "fed", "fsi", "recurrent"}
+        How the blocks are chained (module docstring); only ``"resnet"`` is stable by
+        construction.
     n_basis, s_max, sector_bound, flux_basis : int, float, float, str
         Of the trainable fluxes (:class:`~pdecore.nets.TrainableFlux`; ``flux_basis`` is
         its ``basis``, by default the cheap ``"hat"`` functions).
@@ -154,6 +186,7 @@ class DiffusionNet(nn.Module, _Trajectory):
         theta: float = 0.5,
         bound: str = "autocorrelation",
         *,
+        skip: str = "resnet",
         n_basis: int = 16,
         s_max: float = 3.0,
         sector_bound: float = 1.0,
@@ -163,14 +196,18 @@ class DiffusionNet(nn.Module, _Trajectory):
     ) -> None:
         super().__init__()
         self.depth = as_int(depth, "depth")
+        self.skip = as_choice(skip, "skip", SKIPS)
         self.activation_name = activation if isinstance(activation, str) else "module"
         self.blocks = nn.ModuleList(
             DiffusionBlock(hidden, kernel_size, activation, lam, zero_mean, theta, bound,
                            n_basis=n_basis, s_max=s_max, sector_bound=sector_bound,
                            flux_basis=flux_basis)
-            for _ in range(self.depth)
+            for _ in range(1 if self.skip == "recurrent" else self.depth)
         )
         self.hidden, self.kernel_size = self.blocks[0].hidden, self.blocks[0].kernel_size
+        # fixed schedules (not trained): FED's step factors, FSI's extrapolation weights
+        self._factors = [float(c) for c in fed_step_sizes(self.depth, 1.0)]
+        self._alphas = [float(a) for a in fsi_weights(self.depth)]
         if dtype is not None or device is not None:
             self.to(dtype=dtype, device=device)
 
@@ -214,16 +251,45 @@ class DiffusionNet(nn.Module, _Trajectory):
                 block.rho.fill_(math.inf if tau == limit else math.log(tau / (limit - tau)))
         return net
 
+    def trajectory(self, u: torch.Tensor) -> list[torch.Tensor]:
+        """Return ``[u^0, u^1, ..., u^depth]``, the input and the state after every step."""
+        states = [u]
+        previous = u
+        for k in range(self.depth):
+            block = self.blocks[0 if self.skip == "recurrent" else k]
+            if self.skip == "resnet":
+                new = block(u)
+            elif self.skip == "fed":  # u - c_k tau_k W^T Phi(W u) = u + c_k (F(u) - u)
+                new = u + self._factors[k] * (block(u) - u)
+            elif self.skip == "fsi":
+                new = self._alphas[k] * block(u) + (1.0 - self._alphas[k]) * previous
+            else:  # fixed-point iteration: u^0 - tau W^T Phi(W u)
+                new = states[0] + (block(u) - u)
+            previous, u = u, new
+            states.append(u)
+        return states
+
     def forward(self, u: torch.Tensor) -> torch.Tensor:
         """Apply all blocks to ``u`` of shape ``(batch, 1, N)``."""
-        for block in self.blocks:
-            u = block(u)
-        return u
+        if self.skip == "resnet":
+            for block in self.blocks:
+                u = block(u)
+            return u
+        return self.trajectory(u)[-1]
 
     def step_sizes(self) -> list[float]:
-        r"""Return the current step sizes :math:`\tau_k` of the blocks."""
+        r"""Return the current step sizes :math:`\tau_k` of the steps.
+
+        For ``skip="fed"`` they include the FED factor :math:`c_k`; for ``"recurrent"``
+        all ``depth`` steps share the one block's.
+        """
         with torch.no_grad():
-            return [float(block.tau()) for block in self.blocks]
+            taus = [float(block.tau()) for block in self.blocks]
+        if self.skip == "recurrent":
+            return taus * self.depth
+        if self.skip == "fed":
+            return [c * t for c, t in zip(self._factors, taus, strict=True)]
+        return taus
 
     def fluxes(self) -> list[nn.Module]:
         r"""Return the activations :math:`\Phi_k` of the blocks."""

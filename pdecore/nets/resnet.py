@@ -523,8 +523,7 @@ class SymmetricBlock2d(nn.Module):
         self.kernel_size = as_odd_kernel(kernel_size)
         self.activation = as_activation(activation)
         self.tau = as_positive(tau, "tau")
-        if not isinstance(stable, bool):
-            raise TypeError(f"stable must be a bool, got {stable!r}")
+        stable = as_bool(stable, "stable")
         if stable and not isinstance(getattr(self.activation, "sector_bound", None),
                                      (int, float)):
             # the step 2 / (L B^2) needs the largest slope L; assuming 1 is no guarantee

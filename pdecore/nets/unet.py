@@ -84,14 +84,6 @@ def _activation(activation: str | Callable[[], nn.Module]) -> nn.Module:
     raise TypeError(f"activation must be a name or a callable, got {activation!r}")
 
 
-def _choice(value: object, name: str) -> object:
-    choices = UNET_FACTORS[name]
-    if isinstance(value, bool) != isinstance(choices[0], bool):  # 1 == True, yet no switch
-        valid = ", ".join(repr(c) for c in choices)
-        raise ValueError(f"{name} must be one of {valid}; got {value!r}")
-    return as_choice(value, name, choices)
-
-
 def _conv(c_in: int, c_out: int, k: int, **kw) -> nn.Conv1d:
     return nn.Conv1d(c_in, c_out, k, padding=k // 2, **kw)
 
@@ -263,11 +255,13 @@ class _UNet(nn.Module):
         self.kernel_size = as_odd_kernel(kernel_size)
         self.smoothing_blocks = as_int(smoothing_blocks, "smoothing_blocks")
         self.in_channels = as_int(in_channels, "in_channels")
-        self.form = _choice(form, "form")
-        self.share_transfer = _choice(share_transfer, "share_transfer")
-        self.transfer_kind = _choice(transfer, "transfer")
-        self.skip = _choice(skip, "skip")
-        self.block = _choice(block, "block")
+        factors = UNET_FACTORS
+        self.form = as_choice(form, "form", factors["form"])
+        self.share_transfer = as_choice(share_transfer, "share_transfer",
+                                        factors["share_transfer"])
+        self.transfer_kind = as_choice(transfer, "transfer", factors["transfer"])
+        self.skip = as_choice(skip, "skip", factors["skip"])
+        self.block = as_choice(block, "block", factors["block"])
         if self.skip == "concat" and self.form == "residual":
             raise ValueError("skip='concat' needs form='features': in the residual form the "
                              "coarse-grid correction is an iterate and is added")

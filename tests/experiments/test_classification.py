@@ -327,3 +327,21 @@ def test_learning_curves_plot_the_seed_mean_per_budget():
     fig = plot_learning_curves(rows)
     assert len(fig.axes) == 2
     np.testing.assert_allclose(fig.axes[1].lines[0].get_ydata(), [60, 70, 80])
+
+
+def test_experiment_is_bitwise_reproducible_after_any_global_seed():
+    gen = np.random.default_rng(0)
+    X = gen.random((12, 1, 8, 8), dtype=np.float32)
+    y = np.arange(12, dtype=np.int64) % 3
+    data = c.ImageData("toy", X, y, X[:6].copy(), y[:6].copy())
+
+    def run(global_seed):
+        torch.manual_seed(global_seed)
+        rows = c.classification_experiment(
+            data, widths=[4], families=["standard", "symmetric_half"], blocks=(1,), epochs=2,
+            batch_size=4, noise_levels=(0.1,), seed=5, threads=1)
+        return [(r.family, r.params, float(r.test_accuracy).hex(),
+                 {k: float(v).hex() for k, v in r.noise_accuracy.items()},
+                 [float(v).hex() for v in r.history.train_loss]) for r in rows]
+
+    assert run(0) == run(99)

@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pdecore.multigrid import (
     INTERPOLATIONS,
@@ -12,6 +14,7 @@ from pdecore.multigrid import (
     w_cycle,
 )
 
+import strategies
 from .references import (
     A_GOOD,
     B_GOOD,
@@ -92,3 +95,31 @@ def test_bad_input_raises(case):
     call, exc, message = BAD_CALLS[case]
     with pytest.raises(exc, match=message):
         call()
+
+
+# --- random SPD systems (hypothesis) ------------------------------------------------------
+
+
+@settings(max_examples=40)
+@given(system=strategies.spd_systems(), interpolation=st.sampled_from(["linear", "operator"]),
+       smoother=st.sampled_from(["rbgs", "jacobi"]), gamma=st.sampled_from([1, 2]),
+       sweeps=st.integers(1, 2))
+def test_every_cycle_decreases_the_error_in_the_energy_norm(system, interpolation, smoother,
+                                                            gamma, sweeps):
+    A, b = system
+    S = A.to_sparse()
+    exact = np.linalg.solve(S.toarray(), b)
+    levels = multigrid_hierarchy(A, interpolation, min_size=4)
+
+    def energy(x):
+        e = x - exact
+        return float(np.sqrt(max(e @ (S @ e), 0.0)))
+
+    x = np.zeros_like(b)
+    errors = [energy(x)]
+    for _ in range(4):
+        x = cycle(levels, x, b, gamma=gamma, pre=sweeps, post=sweeps,
+                            smoother=smoother)
+        errors.append(energy(x))
+    scale = errors[0] + 1e-300
+    assert np.all(np.diff(errors) <= 1e-9 * np.array(errors[:-1]) + 1e-12 * scale)

@@ -7,6 +7,9 @@ that it does not grow with N.
 import numpy as np
 import pytest
 import scipy.linalg
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 import pdecore
 from pdecore.multigrid import (
@@ -19,6 +22,7 @@ from pdecore.multigrid import (
     semi_implicit_multigrid_step,
 )
 
+import strategies
 from .references import A_GOOD, B_GOOD, SIZES, noisy_steps, pm_problem, pm_sparse
 
 
@@ -196,3 +200,35 @@ def test_bad_input_raises(case):
     call, exc, message = BAD_CALLS[case]
     with pytest.raises(exc, match=message):
         call()
+
+
+# --- random SPD systems and signals (hypothesis) -------------------------------------------
+
+
+@settings(max_examples=30)
+@given(u=arrays(np.float64, st.integers(3, 200), elements=st.floats(-100.0, 100.0)),
+       tau=st.floats(1e-3, 1e5), lam=strategies.lams, name=strategies.names,
+       smoother=st.sampled_from(["rbgs", "jacobi"]))
+def test_semi_implicit_multigrid_step_is_stable_mass_preserving_and_in_range(
+        u, tau, lam, name, smoother):
+    x = semi_implicit_multigrid_step(u, tau, name, lam, smoother=smoother,
+                                             min_size=4, maxiter=400, tol=1e-10)
+    s = strategies.scale(u)
+    assert np.linalg.norm(x) <= np.linalg.norm(u) + 1e-8 * s
+    assert abs(x.sum() - u.sum()) <= 1e-8 * s * u.size
+    assert x.max() <= u.max() + 1e-8 * s and x.min() >= u.min() - 1e-8 * s
+
+
+@settings(max_examples=40)
+@given(system=strategies.spd_systems(), interpolation=st.sampled_from(["linear", "operator"]),
+       smoother=st.sampled_from(["rbgs", "jacobi"]))
+def test_a_solve_decreases_the_residual(system, interpolation, smoother):
+    A, b = system
+    x, res = multigrid_solve(A, b, tol=1e-8, maxiter=30, smoother=smoother,
+                                     interpolation=interpolation, min_size=4)
+    if res[0] == 0.0:
+        return
+    assert res[-1] < res[0]
+    assert convergence_factor(res) < 1.0
+    r = b - A.to_sparse() @ x
+    assert np.linalg.norm(r) == pytest.approx(res[-1], rel=1e-6, abs=1e-12 * res[0])

@@ -1,7 +1,7 @@
 """Tests for pdecore.nets._checks: the private tensor checks and the oneDNN switch.
 
 The modules' forward passes are checked against every bad input in
-tests/test_reliability.py; here the helpers themselves, and that they stay private.
+tests/test_validation_extras.py; here the helpers themselves, and that they stay private.
 """
 
 import numpy as np

@@ -400,3 +400,88 @@ def test_gradients_reach_every_parameter():
     for name, p in net.named_parameters():
         assert p.grad is not None and torch.isfinite(p.grad).all(), name
         assert p.grad.abs().sum() > 0, name
+
+
+# --- the skip connections of chapters 3 and 4 (skip=...) -----------------------------------
+
+
+def _same_blocks(skip, depth=4, hidden=2, seed=3):
+    """A ResNet and a ``skip`` network whose blocks carry the same random parameters."""
+    torch.manual_seed(seed)
+    ref = DiffusionNet(depth, hidden, activation="perona_malik", dtype=torch.float64)
+    net = DiffusionNet(depth, hidden, activation="perona_malik", skip=skip,
+                       dtype=torch.float64)
+    net.load_state_dict(ref.state_dict() if skip != "recurrent" else
+                        {k: v for k, v in ref.state_dict().items() if k.startswith("blocks.0.")})
+    return ref, net
+
+
+def test_fed_network_scales_each_step_by_the_fed_factor():
+    ref, net = _same_blocks("fed")
+    u = torch.randn(3, 1, 20, dtype=torch.float64)
+    n, expected = 4, u
+    for k, block in enumerate(ref.blocks):  # c_k = 1 / (2 cos^2(pi (2k+1) / (4n+2)))
+        c = 1.0 / (2.0 * np.cos(np.pi * (2 * k + 1) / (4 * n + 2)) ** 2)
+        expected = expected - c * (expected - block(expected))
+    torch.testing.assert_close(net(u), expected, rtol=1e-13, atol=1e-13)
+    with torch.no_grad():
+        taus = [float(b.tau()) for b in ref.blocks]
+    np.testing.assert_allclose(net.step_sizes(),
+                               [t * pdecore.fed_step_sizes(4, 1.0)[k]
+                                for k, t in enumerate(taus)], rtol=1e-13)
+
+
+def test_fsi_network_extrapolates_from_two_states_back():
+    ref, net = _same_blocks("fsi")
+    u = torch.randn(3, 1, 20, dtype=torch.float64)
+    prev, cur = u, u
+    for k, block in enumerate(ref.blocks):  # alpha_k = (4k+2)/(2k+3), u^{-1} = u^0
+        alpha = (4 * k + 2) / (2 * k + 3)
+        prev, cur = cur, alpha * block(cur) + (1 - alpha) * prev
+    torch.testing.assert_close(net(u), cur, rtol=1e-13, atol=1e-13)
+
+
+def test_recurrent_network_is_the_fixed_point_iteration_with_one_block():
+    ref, net = _same_blocks("recurrent")
+    assert len(net.blocks) == 1 and net.depth == 4
+    assert count_parameters(net) == count_parameters(ref) // 4
+    block = ref.blocks[0]
+    u = torch.randn(3, 1, 20, dtype=torch.float64)
+    v = u
+    with torch.no_grad():
+        W, tau = block.filters(), block.tau()
+        for _ in range(4):  # v <- u - tau W^T Phi(W v), written with the convolutions
+            s = torch.nn.functional.conv1d(v, W)
+            v = u - tau * torch.nn.functional.conv_transpose1d(block.activation(s), W)
+        torch.testing.assert_close(net(u), v, rtol=1e-12, atol=1e-12)
+    assert net.step_sizes() == [float(tau)] * 4
+
+
+def test_resnet_is_unchanged_and_the_trajectory_ends_at_the_output():
+    torch.manual_seed(0)
+    net = DiffusionNet(3, 2, activation="trainable", dtype=torch.float64)
+    u = torch.randn(2, 1, 16, dtype=torch.float64)
+    expected = u
+    for block in net.blocks:
+        expected = block(expected)
+    assert torch.equal(net(u), expected)
+    for skip in ("fed", "fsi", "recurrent"):
+        other = DiffusionNet(3, 2, activation="trainable", skip=skip, dtype=torch.float64)
+        states = other.trajectory(u)
+        assert len(states) == 4 and torch.equal(states[-1], other(u))
+
+
+def test_a_fed_cycle_of_one_operator_is_stable_although_its_steps_are_not():
+    # W_k = D_1 in every block, linear flux, tau_k at the block's full limit 2/(L B):
+    # the steps with c_k > 1 amplify high frequencies, the whole cycle does not (ch. 3)
+    net = DiffusionNet(6, 1, kernel_size=2, activation="linear", skip="fed",
+                       dtype=torch.float64)
+    with torch.no_grad():
+        for block in net.blocks:
+            block.weight.copy_(torch.tensor([[[-1.0, 1.0]]], dtype=torch.float64))
+            block.rho.fill_(float("inf"))  # theta = 1
+    u = torch.tensor([(-1.0) ** i for i in range(40)], dtype=torch.float64).view(1, 1, -1)
+    ratios = net.norm_ratios(u)[:, 0]
+    assert ratios.max() > 1.2  # the long steps expand (the short first ones damp first)
+    with torch.no_grad():
+        assert float(net(u).norm() / u.norm()) <= 1.0 + 1e-12

@@ -7,6 +7,8 @@ Dense references are built here from explicit loops over the kernel (and checked
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch.func import functional_call
 
 import pdecore
@@ -509,3 +511,23 @@ def test_the_step_is_u_minus_tau_wt_activation_wu_plus_b(name):
     wx = conv(x, w, None, padding=pad).flatten(1)                  # (n_in, n_out)
     wt_s = (s.flatten(1) @ wx.T).view(shape)
     torch.testing.assert_close(module(u), u - step * wt_s, rtol=1e-12, atol=1e-12)
+
+
+# --- random weights (hypothesis) ---------------------------------------------------------
+
+
+@settings(max_examples=25)
+@given(seed=st.integers(0, 2**31 - 1), channels=st.integers(1, 2), kernel=st.integers(2, 4),
+       activation=st.sampled_from(["perona_malik", "charbonnier", "weickert", "linear"]),
+       lam=st.floats(0.1, 10.0), fraction=st.floats(0.05, 1.0))
+def test_symmetric_block_never_increases_the_norm_at_or_below_its_bound(
+        seed, channels, kernel, activation, lam, fraction):
+    torch.manual_seed(seed)
+    n = 24
+    block = SymmetricBlock(channels, kernel, activation, lam,
+                                        dtype=torch.float64)
+    block.tau = fraction * block.stability_bound(n)
+    u = 3.0 * lam * torch.randn(4, channels, n, dtype=torch.float64)
+    with torch.no_grad():
+        ratio = block(u).flatten(1).norm(dim=1) / u.flatten(1).norm(dim=1)
+    assert float(ratio.max()) <= 1.0 + 1e-10

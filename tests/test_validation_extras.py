@@ -46,6 +46,7 @@ from pdecore.experiments import (
     implicit,
     multigrid_convergence,
     multigrid_learning,
+    skip_connections,
     stability,
 )
 
@@ -112,6 +113,8 @@ RECORDS = {
     "experiments.multigrid_learning.LearningResult",
     "experiments.multigrid_learning.LearningRow",
     "experiments.multigrid_learning.LearningSplits",
+    "experiments.skip_connections.SkipResult",
+    "experiments.skip_connections.SkipRow",
     "experiments.stability.StabilityResult",
     "experiments.stability.StabilitySweep",
 }
@@ -191,6 +194,7 @@ def _cases() -> dict[str, list[Case]]:
         ("depth=0", lambda: n.DiffusionNet(depth=0), ValueError, "depth"),
         ("hidden=-1", lambda: n.DiffusionNet(hidden=-1), ValueError, "hidden"),
         ("lam=0", lambda: n.DiffusionNet(activation="perona_malik", lam=0.0), ValueError, "lam"),
+        ("skip unknown", lambda: n.DiffusionNet(skip="momentum"), ValueError, "skip"),
     ]
     c["nets.FEDNet"] = [
         ("block wrong type", lambda: n.FEDNet(torch.nn.Identity(), [0.1]), TypeError, "block"),
@@ -401,7 +405,7 @@ def _cases() -> dict[str, list[Case]]:
         ("not a module", lambda: pdecore.train.count_parameters([1, 2]), TypeError, "model"),
     ]
 
-    # pdecore.data (the file faults: tests/test_faults.py)
+    # pdecore.data (broken files: tests/test_data.py)
     c["data.read_idx"] = [
         ("missing", lambda: pdecore.data.read_idx("/nonexistent/x.gz"), FileNotFoundError,
          "x.gz"),
@@ -652,6 +656,32 @@ def _cases() -> dict[str, list[Case]]:
          "net"),
         ("n_random=-1", lambda: dn.norm_check(_diffusion_net(), data.X, n_random=-1),
          ValueError, "n_random"),
+    ]
+    c["experiments.denoising.probe_inputs"] = [
+        ("n_random=-1", lambda: dn.probe_inputs(data.X, -1), ValueError, "n_random"),
+        ("seed=-1", lambda: dn.probe_inputs(data.X, 4, seed=-1), ValueError, "seed"),
+    ]
+    sk = skip_connections
+    splits = dn.denoising_splits(16, 4, 4, 0)
+    train_kw = {"budget": 40, "depth": 2, "epochs": 1, "lr": 1e-2, "seed": 0}
+    c["experiments.skip_connections.output_norm_ratio"] = [
+        ("n_random=-1", lambda: sk.output_norm_ratio(_diffusion_net(), data.X, -1),
+         ValueError, "n_random"),
+    ]
+    c["experiments.skip_connections.train_variant"] = [
+        ("variant unknown", lambda: sk.train_variant("plain", splits, **train_kw), ValueError,
+         "variant"),
+        ("splits wrong type", lambda: sk.train_variant("fsi", data, **train_kw), TypeError,
+         "splits"),
+        ("lr=0", lambda: sk.train_variant("fsi", splits, **(train_kw | {"lr": 0.0})),
+         ValueError, "lr"),
+    ]
+    c["experiments.skip_connections.run"] = [
+        ("config unknown", lambda: sk.run("nope"), ValueError, "config"),
+        ("override unknown", lambda: sk.run("quick", epoch=1), ValueError, "epoch"),
+        ("variants unknown", lambda: sk.run("quick", variants=("momentum",)), ValueError,
+         "variants"),
+        ("lr_grid empty", lambda: sk.run("quick", lr_grid=()), ValueError, "lr_grid"),
     ]
     c["experiments.denoising.classical_baseline"] = [
         ("data wrong type", lambda: dn.classical_baseline("data"), TypeError, "data"),
