@@ -68,10 +68,10 @@ CONFIGS: dict[str, dict[str, Any]] = {
               "lr_grid": (1e-2,), "variants": VARIANTS},
     "default": {"seeds": (0, 1, 2), "n": 128, "n_train": 256, "n_val": 64, "n_test": 128,
                 "epochs": 30, "budget": 150, "depth": 5, "sigma": 0.1, "batch_size": 32,
-                "lr_grid": (1e-2, 3e-2, 1e-1), "variants": VARIANTS},
+                "lr_grid": (3e-2, 1e-1, 3e-1, 1.0), "variants": VARIANTS},
     "paper": {"seeds": (0, 1, 2, 3, 4), "n": 256, "n_train": 2048, "n_val": 256,
               "n_test": 512, "epochs": 100, "budget": 300, "depth": 8, "sigma": 0.1,
-              "batch_size": 32, "lr_grid": (1e-3, 3e-3, 1e-2, 3e-2), "variants": VARIANTS},
+              "batch_size": 32, "lr_grid": (1e-2, 3e-2, 1e-1, 3e-1, 1.0), "variants": VARIANTS},
 }
 
 
@@ -252,7 +252,8 @@ def run(config: str | Mapping[str, Any] = "default", *, progress: bool = False,
 
     First each variant's learning rate: train it on the first seed with every rate of
     ``lr_grid`` and keep the one with the lowest validation RMSE (that network is the
-    first seed's run). Then every other seed: its own splits, every variant at its rate.
+    first seed's run; a rate at which training diverges scores infinity). Then every other
+    seed: its own splits, every variant at its rate.
 
     Examples
     --------
@@ -276,10 +277,19 @@ def run(config: str | Mapping[str, Any] = "default", *, progress: bool = False,
                                n_val=cfg["n_val"]) for s in seeds]
     rows, lr_val = [], {}
     for v in variants:
-        trials = [train_variant(v, splits[0], lr=lr, seed=seeds[0], **common)
-                  for lr in lr_grid]
-        lr_val |= {(v, t.lr): t.val_rmse for t in trials}
-        best = min(trials, key=lambda t: t.val_rmse)
+        trials = []
+        for lr in lr_grid:
+            try:
+                trials.append(train_variant(v, splits[0], lr=lr, seed=seeds[0], **common))
+                score = trials[-1].val_rmse
+            except FloatingPointError:  # diverged at this rate: not a candidate
+                score = float("inf")
+            lr_val[(v, lr)] = score if np.isfinite(score) else float("inf")
+        finite = [t for t in trials if np.isfinite(t.val_rmse)]
+        if not finite:
+            raise FloatingPointError(f"{v}: training diverged at every rate of lr_grid "
+                                     f"{lr_grid}; lower the rates")
+        best = min(finite, key=lambda t: t.val_rmse)
         rows.append(best)
         rows += [train_variant(v, sp, lr=best.lr, seed=s, **common)
                  for s, sp in zip(seeds[1:], splits[1:], strict=True)]

@@ -82,3 +82,20 @@ def test_train_variant_scores_the_test_split_once():
         out = row.model(torch.as_tensor(splits.test.X))
     rmse = float(torch.sqrt(torch.mean((out - torch.as_tensor(splits.test.y)) ** 2)))
     assert row.test_rmse == pytest.approx(rmse, rel=1e-10)
+
+
+def test_a_rate_that_diverges_is_no_candidate(monkeypatch):
+    real = sk.train_variant
+
+    def diverges_at_half(variant, splits, *, lr, **kw):
+        if lr == 0.5:
+            raise FloatingPointError("training diverged")
+        return real(variant, splits, lr=lr, **kw)
+
+    monkeypatch.setattr(sk, "train_variant", diverges_at_half)
+    res = sk.run("quick", **(TOY | {"lr_grid": (1e-2, 0.5)}))
+    for v in sk.VARIANTS:
+        assert res.lr_val[(v, 0.5)] == float("inf")
+        assert all(r.lr == 1e-2 for r in res.of(v))
+    with pytest.raises(FloatingPointError, match="every rate"):
+        sk.run("quick", **(TOY | {"lr_grid": (0.5,), "variants": ("resnet",)}))
