@@ -144,6 +144,7 @@ VERDICT_RULE = ("confirmed: every comparison came out as claimed; partly confirm
 
 #: Chapter titles by label, for the tables.
 CHAPTER_TITLES = {
+    "ch-diffusion": "1, diffusion",
     "ch-explicit": "2, explicit schemes",
     "ch-acceleration": "3, FED/FSI",
     "ch-implicit": "4, implicit schemes",
@@ -236,6 +237,15 @@ def assess_claims(results: Mapping[str, Mapping[str, object]]) -> list[ClaimRow]
                    f"norm ratio {c['sym_max_below']:.6f}", int(c["n_networks"]),
                    _verified(int(c["n_sym_grow_below"]) == 0
                              and c["sym_max_below"] <= 1 + 1e-12)))
+    def fourth(c):
+        norm = max(c["norm_increase4"], c["yk_norm_increase"], c["yk_clean_norm_increase"])
+        energy = max(c["yk_energy_increase"], c["yk_clean_energy_increase"])
+        return (f"largest relative increase at 0.9 x the bound, linear and nonlinear "
+                f"(You-Kaveh) m = 2: norm {norm:.1e}, energy {energy:.1e}", 1,
+                _verified(max(norm, energy) <= 1e-12))
+    add("Fourth-order (m = 2) explicit steps keep the norm and decrease the energy below "
+        "the bound (propositions)", "verified", ("ch-diffusion", "sec-fourth-order"),
+        "m = 2 evolutions", ["01_diffusion"], fourth)
     add("The semi-implicit step is stable for every step size (theorem)", "verified",
         ("ch-implicit", "sec-e3"), "E3 norm ratios", ["04_implicit_rnn"],
         lambda c: (f"largest norm ratio {c['semi_max_ratio']:.6f} up to tau = "

@@ -26,6 +26,9 @@ def test_errors_name_the_file_and_the_key(tmp_path):
 
 
 GOOD = {
+    "01_diffusion": {"norm_increase4": 0.0, "yk_norm_increase": 0.0,
+                     "yk_clean_norm_increase": 0.0, "yk_energy_increase": 0.0,
+                     "yk_clean_energy_increase": 1e-16},
     "02_explicit_resnet": {"n_std_grow": 5, "n_std": 5, "equiv_err": 1e-16,
                            "n_equiv_cases": 20, "param_ratio": 0.5, "n_sym_grow_below": 0,
                            "n_sym_below": 30, "sym_max_below": 0.99, "n_networks": 10,
@@ -58,7 +61,7 @@ GOOD = {
                                 "n_stable_blocks": 8},
 }
 
-N_VERIFIED, N_EMPIRICAL = 8, 8
+N_VERIFIED, N_EMPIRICAL = 9, 8
 
 
 def _verdicts(results, kind=None):
@@ -80,6 +83,7 @@ def test_nothing_executed_is_not_tested():
 
 
 @pytest.mark.parametrize(("chapter", "key", "value", "claim", "verdict"), [
+    ("01_diffusion", "yk_energy_increase", 1e-6, "Fourth-order", "not verified"),
     ("02_explicit_resnet", "equiv_err", 1e-6, "An explicit diffusion step", "not verified"),
     ("02_explicit_resnet", "n_sym_grow_below", 1, "Symmetric blocks are stable",
      "not verified"),
