@@ -198,7 +198,7 @@ class SkipResult:
             "e7_n_seeds": len(self.seeds), "e7_depth": self.config["depth"],
             "e7_budget": self.config["budget"], "e7_epochs": self.config["epochs"],
             "e7_n_train": self.config["n_train"], "e7_n": self.config["n"],
-            "win_rule": WIN_RULE}
+            "win_rule": WIN_RULE, "e7_seeds_text": ", ".join(str(s) for s in self.seeds)}
         for v in self.config["variants"]:
             rows = self.of(v)
             rmse = seed_stats(r.test_rmse for r in rows)
@@ -207,9 +207,14 @@ class SkipResult:
                     f"e7_{v}_macs": rows[0].macs, f"e7_{v}_lr": rows[0].lr,
                     f"e7_{v}_spe": float(np.mean([r.seconds_per_epoch for r in rows])),
                     f"e7_{v}_norm": max(r.norm_ratio for r in rows),
+                    f"e7_{v}_words": ("amplifies some inputs"
+                                      if max(r.norm_ratio for r in rows) > 1 + 1e-9
+                                      else "amplifies none of the probed inputs"),
                     f"e7_{v}_block_norm": max(r.block_ratio for r in rows)}
             if v != "resnet" and len(self.seeds) >= 2:
                 out[f"e7_{v}_cmp"] = self.compare(v)
+        if "resnet" in self.config["variants"] and "recurrent" in self.config["variants"]:
+            out["e7_macs_ratio"] = out["e7_recurrent_macs"] / out["e7_resnet_macs"]
         grid = sorted(self.config["lr_grid"])
         chosen = {v: self.of(v)[0].lr for v in self.config["variants"]}
         edge = [LABELS[v] for v, lr in chosen.items()
