@@ -21,7 +21,7 @@ from scipy.linalg import lapack
 
 from ._schemes import LATER, scheme_args
 from ._validation import as_damping, as_int, as_positive, as_scale, as_signal
-from .diffusivities import DiffusivityLike, flux_derivative
+from .diffusivities import Diffusivity, DiffusivityLike, flux_derivative
 from .explicit import _diffusivity_values, _explicit_step
 from .operators import operator_norm_squared
 
@@ -68,6 +68,12 @@ def semi_implicit_matrix_bands(
      [ 2.  3.  2.]]
     """
     u, tau, d, lam, h, order = scheme_args(u, tau, diffusivity, lam, h, order)
+    return _matrix_bands(u, tau, d, lam, h, order)
+
+
+def _matrix_bands(u: np.ndarray, tau: float, d: Diffusivity, lam: float, h: float,
+                  order: int) -> np.ndarray:
+    """:func:`semi_implicit_matrix_bands` on checked arguments."""
     n = u.shape[-1]
     w = _diffusivity_values(u, d, lam, h, order, np.empty(u.shape[:-1] + (n - order,)))
     w *= tau * h ** (-2 * order)
@@ -186,7 +192,7 @@ def semi_implicit_step(
             diag[1:] -= w
             out[r] = _solve_spd_tridiagonal(diag, w, row)
         else:
-            bands = semi_implicit_matrix_bands(row, tau, d, lam, h, 2)
+            bands = _matrix_bands(row, tau, d, lam, h, 2)
             _check_conditioning(float(bands[-1].max() - 1.0), tau)
             out[r] = scipy.linalg.solveh_banded(bands, row, check_finite=False)
     return out.reshape(u.shape)

@@ -705,7 +705,7 @@ def plot_scheme_comparison(runs_by_model: Mapping[str, list]):
     return fig
 
 
-def plot_accuracy_cost(result):
+def plot_accuracy_cost(result, order=1):
     r"""Plot E3: RMSE against the step size (top) and against CPU time (bottom), per model.
 
     Parameters
@@ -713,8 +713,10 @@ def plot_accuracy_cost(result):
     result : pdecore.experiments.implicit.ImplicitResult
         Runs whose norm grew (the explicit scheme beyond its limit) and unconverged
         fixed-point or Newton runs are omitted; points are joined in the order of the step
-        size. Dotted vertical line: the explicit limit :math:`2/\|D\|^2`; dashed grey
+        size. Dotted vertical line: the explicit limit :math:`2/\|D_m\|^2`; dashed grey
         line: slope 1 (first order); dotted horizontal lines: the accuracy levels.
+    order : {1, 2}
+        Derivative order :math:`m` of the runs shown (2: the fourth-order comparison).
 
     Returns
     -------
@@ -724,16 +726,20 @@ def plot_accuracy_cost(result):
 
     from .experiments.implicit import SCHEMES
 
-    models = list(result.runs)
+    all_runs = result.runs_of(order)
+    limit = result.tau_explicit if order == 1 else result.m2_tau_explicit
+    models = list(all_runs)
     fig, axes = plt.subplots(2, len(models), figsize=(4.8 * len(models), 6.2), squeeze=False)
     style = {"explicit": ("o", "-", 4), "semi": ("s", "-", 4), "fixpoint": ("D", "none", 6),
              "newton": ("x", "--", 5)}
     for j, model in enumerate(models):
-        runs = result.runs[model]
+        runs = all_runs[model]
         top, bottom = axes[0, j], axes[1, j]
         for i, (scheme, label) in enumerate(SCHEMES.items()):
             sel = sorted((r for r in runs if r.scheme == scheme and r.ok
                           and r.norm_ratio <= 1 + 1e-9), key=lambda r: r.tau)
+            if not sel:  # a scheme not run for this order
+                continue
             marker, line, size = style[scheme]
             kw = dict(marker=marker, linestyle=line, color=f"C{i}", markersize=size,
                       label=label, markerfacecolor="none" if scheme == "fixpoint" else None)
@@ -743,7 +749,7 @@ def plot_accuracy_cost(result):
         first = min((r for r in runs if r.scheme == "explicit" and r.ok), key=lambda r: r.tau)
         top.loglog(taus, first.rmse * taus / first.tau, color="0.6", linestyle="--",
                    linewidth=1, label="slope 1")
-        top.axvline(result.tau_explicit, color="0.3", linestyle=":", linewidth=1)
+        top.axvline(limit, color="0.3", linestyle=":", linewidth=1)
         top.set(xlabel=r"step size $\tau$", title=model.replace("_", "-"))
         bottom.set(xlabel="CPU time of the run to T (s)")
         for level in result.config["accuracies"]:

@@ -103,7 +103,7 @@ def study():
 def e3():
     return implicit.run("quick", taus=(0.05, 0.1, 2.0), accuracies=(1.0, 0.1), repeats=1,
                         repeat_below_s=0.0, local_samples=2, sweep_taus=(0.1, 0.5),
-                        jacobi_taus=(0.1, 5.0), ivp_rtol=1e-9)
+                        jacobi_taus=(0.1, 5.0), ivp_rtol=1e-9, m2_taus=(0.02, 0.05, 1.0))
 
 
 @pytest.fixture(scope="module")
@@ -443,6 +443,14 @@ def test_accuracy_and_cost_per_model(e3):
                  and r.norm_ratio <= 1 + 1e-9), key=lambda r: r.tau)
     np.testing.assert_allclose(_y(semi), [r.rmse for r in ok])
     assert top[0].get_xscale() == "log" and top[0].get_yscale() == "log"
+    # fourth order: only the schemes that ran, the explicit line left at the m = 2 limit
+    fig2 = plotting.plot_accuracy_cost(e3, order=2)
+    top2 = fig2.axes[:len(models)]
+    assert _labels(top2[0]) == [implicit.SCHEMES["explicit"], implicit.SCHEMES["semi"],
+                                "slope 1"]
+    explicit = _line(top2[0], implicit.SCHEMES["explicit"])
+    assert max(_x(explicit)) <= e3.m2_tau_explicit
+    assert any(x == e3.m2_tau_explicit for line in top2[0].get_lines() for x in _x(line))
 
 
 @covers("plot_fixed_point")

@@ -32,12 +32,15 @@ GOOD = {
     "02_explicit_resnet": {"n_std_grow": 5, "n_std": 5, "equiv_err": 1e-16,
                            "n_equiv_cases": 20, "param_ratio": 0.5, "n_sym_grow_below": 0,
                            "n_sym_below": 30, "sym_max_below": 0.99, "n_networks": 10,
-                           "std_first_growth": 0.01, "frac_std_smallest": 0.9},
+                           "std_first_growth": 0.01, "frac_std_smallest": 0.9,
+                           "m2_n_sym_grow_below": 0, "m2_n_sym_below": 30,
+                           "m2_sym_max_below": 0.99, "m2_n_networks": 10},
     "03_fed_fsi": {"net_dev": 1e-15, "faster_lin": 9, "cells_lin": 9, "best_max_lin": 14.0,
                    "faster_pm": 9, "cells_pm": 9, "best_max_pm": 4.0},
     "04_implicit_rnn": {"rnn_dev": 1e-15, "semi_max_ratio": 1.0, "tau_max_run": 10.0,
                         "cost_tie_factor": 2.0, "semi_vs_exp_time_lin_e1": 0.3,
-                        "semi_vs_exp_time_pm_e1": 0.2, "fp_largest_tau_lin": 0.2,
+                        "semi_vs_exp_time_pm_e1": 0.2, "m2_semi_vs_exp_time_lin_e1": 0.3,
+                        "fp_largest_tau_lin": 0.2,
                         "exp_largest_stable_tau_lin": 0.5, "e7_wins": 3, "e7_losses": 0,
                         "e7_n_compared": 3, "e7_n_seeds": 3,
                         "e7_verdict": "better than the plain ResNet: FED, FSI, recurrent",
@@ -61,7 +64,7 @@ GOOD = {
                                 "n_stable_blocks": 8},
 }
 
-N_VERIFIED, N_EMPIRICAL = 9, 8
+N_VERIFIED, N_EMPIRICAL = 10, 8
 
 
 def _verdicts(results, kind=None):
@@ -87,6 +90,10 @@ def test_nothing_executed_is_not_tested():
     ("02_explicit_resnet", "equiv_err", 1e-6, "An explicit diffusion step", "not verified"),
     ("02_explicit_resnet", "n_sym_grow_below", 1, "Symmetric blocks are stable",
      "not verified"),
+    ("02_explicit_resnet", "m2_n_sym_grow_below", 1, "Symmetric blocks with the second",
+     "not verified"),
+    ("02_explicit_resnet", "m2_sym_max_below", 1.001, "Symmetric blocks with the second",
+     "not verified"),
     ("03_fed_fsi", "net_dev", 1e-3, "FED/FSI cycles", "not verified"),
     ("04_implicit_rnn", "rnn_dev", 1e-3, "An implicit step", "not verified"),
     ("07_image_classification", "block_ratio", 0.7, "A symmetric block has half",
@@ -94,6 +101,8 @@ def test_nothing_executed_is_not_tested():
     ("02_explicit_resnet", "n_std_grow", 2, "Standard residual blocks", "partly confirmed"),
     ("03_fed_fsi", "faster_lin", 0, "Extrapolating skips", "partly confirmed"),
     ("04_implicit_rnn", "semi_vs_exp_time_pm_e1", 0.9, "Recurrent (implicit)",
+     "partly confirmed"),
+    ("04_implicit_rnn", "m2_semi_vs_exp_time_lin_e1", 0.9, "Recurrent (implicit)",
      "partly confirmed"),
     ("04_implicit_rnn", "e7_wins", 1, "The schemes' skip connections", "partly confirmed"),
     ("04_implicit_rnn", "e7_wins", 0, "The schemes' skip connections", "not confirmed"),

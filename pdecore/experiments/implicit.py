@@ -35,7 +35,15 @@ a change of the diffusivity, the local errors of one step are
 so all three are first order; the explicit and the fully implicit errors are equal and
 opposite to leading order, and the semi-implicit scheme (the operator implicit, the change
 of the diffusivity explicit) differs from both unless :math:`M = 0` (linear diffusion, where
-it *is* the fully implicit scheme). Chapter 4 (:ref:`ch-implicit`).
+it *is* the fully implicit scheme).
+
+**Fourth order.** The explicit and the semi-implicit scheme also run for :math:`m = 2`
+(:math:`D = D_2`, second differences; the semi-implicit matrix is pentadiagonal and
+solved by a banded Cholesky factorisation), against an RK4 reference of the fourth-order
+ODE converged in the same way (``m2_*`` settings). The fully implicit scheme stays
+:math:`m = 1`: its fixed-point iteration would converge only for
+:math:`\tau\,\mathrm{Lip}(\Phi)\|D_2\|^2 < 1`, half the explicit limit, and a Newton
+method for :math:`m = 2` needs its own globalisation. Chapter 4 (:ref:`ch-implicit`).
 """
 
 from __future__ import annotations
@@ -48,10 +56,10 @@ from typing import Any
 
 import numpy as np
 from scipy.integrate import solve_ivp
-from scipy.linalg import eigvalsh_tridiagonal, lapack
+from scipy.linalg import eigh, eigvalsh_tridiagonal, lapack
 
 from .. import results
-from .._validation import as_int, as_positive, as_scale, as_signal
+from .._validation import as_int, as_order, as_positive, as_scale, as_signal
 from ..diffusivities import (
     Diffusivity,
     DiffusivityLike,
@@ -62,6 +70,7 @@ from ..diffusivities import (
 from ..explicit import _diffusivity_values, _explicit_step
 from ..implicit import (
     IterationResult,
+    _matrix_bands,
     implicit_fixed_point_step,
     semi_implicit_jacobi,
     semi_implicit_matrix_bands,
@@ -106,7 +115,9 @@ _MODEL_KEYS = {"linear": "lin", "perona_malik": "pm"}
 #: further passes over the grid (each time repeated until 0.02 s / (repeats - 1) are
 #: spent, at most 30 times) and its fastest time counts; longer runs are timed once;
 #: ``sweep_taus`` / ``jacobi_taus``: one step of the fixed-point / Jacobi iteration;
-#: ``local_samples``: times along the reference at which the local errors are compared.
+#: ``local_samples``: times along the reference at which the local errors are compared;
+#: ``m2_taus``, ``m2_order_tau_max``, ``m2_ref_tau``: step sizes, order fit and first RK4
+#: step of the fourth-order (m = 2) comparison of the explicit and semi-implicit schemes.
 CONFIGS: dict[str, dict[str, Any]] = {
     "quick": dict(
         seed=0, sigma=20.0, lam=10.0, T=20.0, models=("linear", "perona_malik"),
@@ -115,6 +126,7 @@ CONFIGS: dict[str, dict[str, Any]] = {
         accuracies=(1.0, 0.1), repeats=2, repeat_below_s=0.02,
         tol=1e-10, maxiter=500, newton_maxiter=200, local_samples=8,
         sweep_taus=(0.1, 0.2, 0.25, 0.3, 0.4, 0.5), jacobi_taus=(0.1, 1.0, 10.0),
+        m2_taus=(0.02, 0.05, 0.1, 0.5, 2.0, 10.0), m2_order_tau_max=0.05, m2_ref_tau=0.1,
     ),
     "default": dict(
         seed=0, sigma=20.0, lam=10.0, T=20.0, models=("linear", "perona_malik"),
@@ -123,6 +135,8 @@ CONFIGS: dict[str, dict[str, Any]] = {
         accuracies=(1.0, 0.1, 0.01), repeats=3, repeat_below_s=0.2,
         tol=1e-10, maxiter=500, newton_maxiter=200, local_samples=8,
         sweep_taus=(0.1, 0.2, 0.25, 0.3, 0.4, 0.5), jacobi_taus=(0.1, 1.0, 10.0),
+        m2_taus=(0.005, 0.01, 0.02, 0.05, 0.1, 0.12, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0),
+        m2_order_tau_max=0.05, m2_ref_tau=0.1,
     ),
     "paper": dict(
         seed=0, sigma=20.0, lam=10.0, T=20.0, models=("linear", "perona_malik"),
@@ -132,6 +146,8 @@ CONFIGS: dict[str, dict[str, Any]] = {
         accuracies=(1.0, 0.1, 0.01), repeats=5, repeat_below_s=1.0,
         tol=1e-10, maxiter=1000, newton_maxiter=400, local_samples=16,
         sweep_taus=(0.1, 0.2, 0.25, 0.3, 0.4, 0.5), jacobi_taus=(0.1, 0.3, 1.0, 3.0, 10.0),
+        m2_taus=(0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.12, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0),
+        m2_order_tau_max=0.05, m2_ref_tau=0.1,
     ),
 }
 
@@ -190,7 +206,8 @@ class ReferenceCheck:
         RMSE against the closed form :math:`e^{-T D^\top D} f` (linear diffusion; NaN
         otherwise).
     old_reference_error : float
-        RMSE of the explicit scheme with :math:`\tau = 0.01` (the book's former reference).
+        RMSE of the explicit scheme with :math:`\tau = 0.01` (the book's former reference;
+        NaN for :math:`m = 2`).
     """
 
     tau: float
@@ -207,14 +224,15 @@ class ReferenceCheck:
 # --- schemes (lean kernels, the same per-step overhead for every scheme) -------------------
 
 
-def _neg_div(u: np.ndarray, d: Diffusivity, lam: float, out: np.ndarray) -> np.ndarray:
-    """``out = -D^T Phi(D u)`` (h = 1, m = 1), the right-hand side of the ODE."""
-    s = np.empty(u.shape[-1] - 1)
-    _difference(u, 1, s)
+def _neg_div(u: np.ndarray, d: Diffusivity, lam: float, out: np.ndarray,
+             order: int = 1) -> np.ndarray:
+    """``out = -D_m^T Phi(D_m u)`` (h = 1), the right-hand side of the ODE."""
+    s = np.empty(u.shape[-1] - order)
+    _difference(u, order, s)
     s *= d.g(s * s, lam)
     s *= -1.0
     out.fill(0.0)
-    return _add_adjoint(out, s, 1)
+    return _add_adjoint(out, s, order)
 
 
 def reference_solution(
@@ -316,22 +334,37 @@ def local_error_terms(
     return {"explicit": exp, "implicit": -exp, "semi": semi}
 
 
-def _ivp_solution(f: np.ndarray, T: float, d: Diffusivity, lam: float, rtol: float) -> np.ndarray:
+def _ivp_solution(f: np.ndarray, T: float, d: Diffusivity, lam: float, rtol: float,
+                  order: int = 1) -> np.ndarray:
     """SciPy DOP853 with ``rtol`` and ``atol = rtol * max|f|`` (independent reference)."""
     out = np.empty_like(f)
-    sol = solve_ivp(lambda t, y: _neg_div(y, d, lam, out).copy(), (0.0, T), f,
+    sol = solve_ivp(lambda t, y: _neg_div(y, d, lam, out, order).copy(), (0.0, T), f,
                     method="DOP853", rtol=rtol, atol=rtol * float(np.abs(f).max()))
     return sol.y[:, -1]
 
 
-def _linear_exact(f: np.ndarray, T: float) -> np.ndarray:
-    r"""Return :math:`e^{-T D^\top D} f` (:math:`D^\top D` is diagonalised by the DCT-II)."""
-    return linear_exact(f, T)
+def _linear_exact(f: np.ndarray, T: float, order: int = 1) -> np.ndarray:
+    r"""Return :math:`e^{-T D_m^\top D_m} f`.
+
+    :math:`m = 1`: the DCT-II diagonalises :math:`D^\top D`. :math:`m = 2`: the boundary
+    rows of :math:`D_2^\top D_2` are not those of :math:`(D^\top D)^2`, so its
+    eigenvectors come from a dense symmetric eigensolver.
+    """
+    if order == 1:
+        return linear_exact(f, T)
+    d2 = np.diff(np.eye(f.size), 2, axis=0)
+    lam, vec = eigh(d2.T @ d2)
+    return vec @ (np.exp(-T * np.maximum(lam, 0.0)) * (vec.T @ f))
 
 
 def _semi_step(u: np.ndarray, tau: float, d: Diffusivity, lam: float,
-               w: np.ndarray) -> np.ndarray:
+               w: np.ndarray, order: int = 1) -> np.ndarray:
     """One semi-implicit step (as :func:`pdecore.semi_implicit_step`, unchecked)."""
+    if order == 2:  # banded Cholesky (LAPACK dpbsv) of the pentadiagonal SPD matrix
+        _, x, info = lapack.dpbsv(_matrix_bands(u, tau, d, lam, 1.0, 2), u)
+        if info != 0:  # pragma: no cover - SPD by construction
+            raise np.linalg.LinAlgError(f"dpbsv failed with info={info}")
+        return x
     _diffusivity_values(u, d, lam, 1.0, 1, w)
     w *= -tau
     diag = np.ones(u.size)
@@ -497,14 +530,17 @@ def implicit_newton_step(
 
 
 def _stepper(scheme: str, d: Diffusivity, lam: float, tol: float, maxiter: int,
-             newton_maxiter: int, n: int) -> Callable[[np.ndarray, float], tuple]:
+             newton_maxiter: int, n: int, order: int = 1) -> Callable[[np.ndarray, float], tuple]:
     """``step(u, tau) -> (u_next, inner_iterations, converged)`` for one scheme."""
     if scheme == "explicit":
-        return lambda u, tau: (_explicit_step(u, tau, d, lam, 1.0, 1, np.empty_like(u)), 0,
-                               True)
+        return lambda u, tau: (_explicit_step(u, tau, d, lam, 1.0, order, np.empty_like(u)),
+                               0, True)
     if scheme == "semi":
-        w = np.empty(n - 1)
-        return lambda u, tau: (_semi_step(u, tau, d, lam, w), 0, True)
+        w = np.empty(n - order)
+        return lambda u, tau: (_semi_step(u, tau, d, lam, w, order), 0, True)
+    if order != 1:
+        raise ValueError(f"the {SCHEMES[scheme]} scheme of E3 is implemented for order 1 "
+                         f"only, got order={order}")
     if scheme == "fixpoint":
         return lambda u, tau: _fixed_point(u, tau, d, lam, tol, maxiter)
 
@@ -516,9 +552,9 @@ def _stepper(scheme: str, d: Diffusivity, lam: float, tol: float, maxiter: int,
 
 
 def _evolve(scheme: str, f: np.ndarray, tau: float, steps: int, d: Diffusivity, lam: float,
-            tol: float, maxiter: int, newton_maxiter: int) -> tuple:
+            tol: float, maxiter: int, newton_maxiter: int, order: int = 1) -> tuple:
     """Run one scheme; ``(u, peak norm ratio, inner iterations, converged, seconds)``."""
-    step = _stepper(scheme, d, lam, tol, maxiter, newton_maxiter, f.size)
+    step = _stepper(scheme, d, lam, tol, maxiter, newton_maxiter, f.size, order)
     norm0 = max(float(np.linalg.norm(f)), np.finfo(float).tiny)
     u, peak, inner, converged = f.copy(), 1.0, 0, True
     t0 = time.thread_time()
@@ -555,14 +591,16 @@ class _Comparison:
 def _compare(f: np.ndarray, T: float, taus: Iterable[float], d: Diffusivity, lam: float, *,
              model: str, ref_tau: float, ref_rtol: float, ref_max_halvings: int,
              ivp_rtol: float, tol: float, maxiter: int, newton_maxiter: int, repeats: int,
-             repeat_below: float = 0.05, progress: bool = False) -> _Comparison:
+             repeat_below: float = 0.05, progress: bool = False, order: int = 1,
+             schemes: Iterable[str] = tuple(SCHEMES)) -> _Comparison:
     raw = []
+    schemes = tuple(schemes)
     for tau in taus:
         steps = max(1, round(T / as_positive(tau, "tau")))
         tau = T / steps
-        for scheme in SCHEMES:
+        for scheme in schemes:
             u, peak, inner, conv, sec = _evolve(scheme, f, tau, steps, d, lam, tol, maxiter,
-                                                newton_maxiter)
+                                                newton_maxiter, order)
             ok = bool(np.isfinite(peak) and peak <= 1e6)
             raw.append([scheme, tau, steps, u if ok else None, peak, inner, sec, conv])
     # timing: runs shorter than repeat_below are timed again in repeats - 1 further passes
@@ -575,16 +613,20 @@ def _compare(f: np.ndarray, T: float, taus: Iterable[float], d: Diffusivity, lam
             spent, count = 0.0, 0
             while row[6] < repeat_below and count < 30 and spent < _MIN_TIMED / (repeats - 1):
                 again = _evolve(scheme, f, tau, steps, d, lam, tol, maxiter,
-                                newton_maxiter)[4]
+                                newton_maxiter, order)[4]
                 row[6], spent, count = min(row[6], again), spent + again, count + 1
     if progress:
         for scheme, tau, _, _, _, _, sec, _ in raw:
-            print(f"E3 {model:12s} {scheme:8s} tau={tau:7.4f} {sec:8.4f} s", flush=True)
+            print(f"E3 m={order} {model:12s} {scheme:8s} tau={tau:7.4f} {sec:8.4f} s",
+                  flush=True)
     # the reference: halve the RK4 step until one more halving changes it by < ref_rtol of
     # the smallest error compared
+    def reference(step: float) -> np.ndarray:
+        return _rk4(f, [T], d, lam, step, 1.0, order)[0]
+
     halvings, h = 0, ref_tau
-    coarse = reference_solution(f, T, d, lam, h)
-    fine = reference_solution(f, T, d, lam, h / 2)
+    coarse = reference(h)
+    fine = reference(h / 2)
     while True:
         smallest = min(_rmse(r[3], fine) for r in raw if r[3] is not None and r[7])
         change = _rmse(fine, coarse)
@@ -592,20 +634,21 @@ def _compare(f: np.ndarray, T: float, taus: Iterable[float], d: Diffusivity, lam
         h /= 2
         if change < ref_rtol * smallest or halvings >= ref_max_halvings:
             break
-        coarse, fine = fine, reference_solution(f, T, d, lam, h / 2)
-    ivp = _ivp_solution(f, T, d, lam, ivp_rtol)
-    exact = _linear_exact(f, T) if d.name == "linear" else None
-    n_old = math.ceil(T / 0.01 - 1e-9)
-    old = f.copy()
-    buf = np.empty_like(f)
-    for _ in range(n_old):
-        _explicit_step(old, T / n_old, d, lam, 1.0, 1, buf)
-        old, buf = buf, old
+        coarse, fine = fine, reference(h / 2)
+    ivp = _ivp_solution(f, T, d, lam, ivp_rtol, order)
+    exact = _linear_exact(f, T, order) if d.name == "linear" else None
+    old = None
+    if order == 1:  # the book's former reference: explicit, tau = 0.01
+        n_old = math.ceil(T / 0.01 - 1e-9)
+        old, buf = f.copy(), np.empty_like(f)
+        for _ in range(n_old):
+            _explicit_step(old, T / n_old, d, lam, 1.0, 1, buf)
+            old, buf = buf, old
     check = ReferenceCheck(
         tau=h, steps=math.ceil(T / h - 1e-9), change=change, smallest_error=smallest,
         ratio=change / smallest, halvings=halvings, ivp_deviation=_rmse(ivp, fine),
         exact_deviation=_rmse(exact, fine) if exact is not None else float("nan"),
-        old_reference_error=_rmse(old, fine))
+        old_reference_error=_rmse(old, fine) if old is not None else float("nan"))
     runs, finals = [], {}
     for scheme, tau, steps, u, peak, inner, sec, conv in raw:
         rmse = _rmse(u, fine) if u is not None else float("inf")
@@ -858,6 +901,11 @@ class ImplicitResult:
         :func:`fixed_point_sweep` (Perona-Malik).
     jacobi : list of dict
         :func:`jacobi_sweep` (Perona-Malik).
+    m2_runs, m2_references : dict
+        As ``runs`` and ``references`` for fourth order (:math:`m = 2`; explicit and
+        semi-implicit schemes only).
+    m2_tau_explicit : float
+        The explicit stability limit :math:`2/\|D_2\|^2` of :math:`m = 2`.
     """
 
     config: dict
@@ -873,27 +921,42 @@ class ImplicitResult:
     old_reference_bias: dict[str, dict[str, float]]
     sweep: list[dict]
     jacobi: list[dict]
+    m2_runs: dict[str, list[SchemeRun]] = field(default_factory=dict)
+    m2_references: dict[str, ReferenceCheck] = field(default_factory=dict)
+    m2_tau_explicit: float = float("nan")
 
-    def orders(self, model: str) -> dict[str, tuple[float, float, int]]:
+    def runs_of(self, order: int = 1) -> dict[str, list[SchemeRun]]:
+        """Model name -> runs of order ``order`` (1: :attr:`runs`, 2: :attr:`m2_runs`)."""
+        return {1: self.runs, 2: self.m2_runs}[as_order(order)]
+
+    def schemes(self, model: str, order: int = 1) -> list[str]:
+        """Scheme ids that ran for ``model`` and ``order``, in the order of :data:`SCHEMES`."""
+        ran = {r.scheme for r in self.runs_of(order)[model]}
+        return [s for s in SCHEMES if s in ran]
+
+    def orders(self, model: str, order: int = 1) -> dict[str, tuple[float, float, int]]:
         """Scheme id -> (order p, constant C, points) of ``rmse ~ C tau^p`` for ``model``."""
-        tmax = self.config["order_tau_max"]
-        return {s: _fit_order([r for r in self.runs[model] if r.scheme == s], tmax)
-                for s in SCHEMES}
+        tmax = self.config["order_tau_max" if order == 1 else "m2_order_tau_max"]
+        runs = self.runs_of(order)[model]
+        return {s: _fit_order([r for r in runs if r.scheme == s], tmax)
+                for s in self.schemes(model, order)}
 
-    def cheapest(self, model: str, level: float) -> dict[str, SchemeRun | None]:
+    def cheapest(self, model: str, level: float,
+                 order: int = 1) -> dict[str, SchemeRun | None]:
         """Scheme id -> its fastest run with RMSE <= ``level`` (None: not reached)."""
         out: dict[str, SchemeRun | None] = {}
-        for s in SCHEMES:
-            ok = [r for r in self.runs[model] if r.scheme == s and r.ok and r.rmse <= level]
+        for s in self.schemes(model, order):
+            ok = [r for r in self.runs_of(order)[model]
+                  if r.scheme == s and r.ok and r.rmse <= level]
             out[s] = min(ok, key=lambda r: r.seconds) if ok else None
         return out
 
-    def orders_table(self) -> str:
+    def orders_table(self, order: int = 1) -> str:
         """Markdown table: fitted order and constant of ``rmse ~ C tau^p`` per scheme."""
         lines = ["| model | scheme | order $p$ | constant $C$ | $C$ / explicit $C$ |",
                  "|---|---|---|---|---|"]
-        for model in self.runs:
-            orders = self.orders(model)
+        for model in self.runs_of(order):
+            orders = self.orders(model, order)
             c_exp = orders["explicit"][1]
             for s, (p, c, npts) in orders.items():
                 if npts >= 2:
@@ -901,15 +964,15 @@ class ImplicitResult:
                                  f"{c:.3g} | {c / c_exp:.2f} |")
         return "\n".join(lines)
 
-    def cost_table(self) -> str:
+    def cost_table(self, order: int = 1) -> str:
         """Markdown table: per accuracy level, each scheme's fewest steps and fastest run."""
         lines = ["| model | RMSE at most | scheme | fewest steps | its $\\tau$ | "
                  "fastest run reaching it (ms CPU) |", "|---|---|---|---|---|---|"]
-        for model in self.runs:
+        for model in self.runs_of(order):
             for level in self.config["accuracies"]:
-                cheap = self.cheapest(model, level)
-                for s in SCHEMES:
-                    few = self.fewest_steps(model, level, s)
+                cheap = self.cheapest(model, level, order)
+                for s in self.schemes(model, order):
+                    few = self.fewest_steps(model, level, s, order)
                     if few is None:
                         lines.append(f"| {model.replace('_', '-')} | {level:g} | {SCHEMES[s]} "
                                      "| not reached | | |")
@@ -919,10 +982,101 @@ class ImplicitResult:
                                  f"{1e3 * cheap[s].seconds:.3g} |")
         return "\n".join(lines)
 
-    def fewest_steps(self, model: str, level: float, scheme: str) -> SchemeRun | None:
+    def fewest_steps(self, model: str, level: float, scheme: str,
+                     order: int = 1) -> SchemeRun | None:
         """Return the run of ``scheme`` with the fewest steps and RMSE <= ``level``, or None."""
-        ok = [r for r in self.runs[model] if r.scheme == scheme and r.ok and r.rmse <= level]
+        ok = [r for r in self.runs_of(order)[model]
+              if r.scheme == scheme and r.ok and r.rmse <= level]
         return min(ok, key=lambda r: r.steps) if ok else None
+
+    def _m2_numbers(self) -> dict[str, float | int | str]:
+        """Return the fourth-order comparison's numbers (``m2_*``; empty if it did not run)."""
+        if not self.m2_runs:
+            return {}
+        cfg = self.config
+        out: dict[str, float | int | str] = {
+            "m2_tau_explicit": self.m2_tau_explicit,
+            "m2_exp_min_steps": math.ceil(cfg["T"] / self.m2_tau_explicit),
+            "m2_n_taus": len(cfg["m2_taus"]), "m2_tau_min": float(min(cfg["m2_taus"])),
+            "m2_tau_max_run": float(max(cfg["m2_taus"])),
+            "m2_order_tau_max": float(cfg["m2_order_tau_max"]),
+        }
+        faster = slower = cells = 0
+        for model in self.m2_runs:
+            m = _MODEL_KEYS.get(model, model)
+            ref = self.m2_references[model]
+            out.update({f"m2_ref_tau_{m}": ref.tau, f"m2_ref_ratio_pct_{m}": 100.0 * ref.ratio,
+                        f"m2_min_err_{m}": ref.smallest_error,
+                        f"m2_ref_ivp_dev_{m}": ref.ivp_deviation})
+            if np.isfinite(ref.exact_deviation):
+                out[f"m2_ref_exact_dev_{m}"] = ref.exact_deviation
+            nb = self._scheme_numbers(model, 2)
+            out |= {f"m2_{k}": v for k, v in nb.items()}
+            for level in cfg["accuracies"]:
+                ratio = nb.get(f"semi_vs_exp_time_{m}_{_level_key(level)}")
+                if ratio is not None:
+                    cells += 1
+                    faster += ratio < 1 / COST_TIE_FACTOR
+                    slower += ratio > COST_TIE_FACTOR
+        out["m2_semi_max_ratio"] = max(out[f"m2_semi_max_ratio_{_MODEL_KEYS.get(m, m)}"]
+                                       for m in self.m2_runs)
+        out.update({"m2_semi_faster": faster, "m2_semi_slower": slower, "m2_cells": cells})
+        orders = [out[k] for k in out if k.startswith("m2_order_") and k != "m2_order_tau_max"]
+        out["m2_order_min"], out["m2_order_max"] = float(min(orders)), float(max(orders))
+        return out
+
+    def _scheme_numbers(self, model: str, order: int) -> dict[str, float | int | str]:
+        """Orders, accuracy, stability and cost of one model's schemes (keys end in ``_m``)."""
+        m = _MODEL_KEYS.get(model, model)
+        runs = self.runs_of(order)[model]
+        out: dict[str, float | int | str] = {}
+        orders = self.orders(model, order)
+        for s, (p, c, _) in orders.items():
+            if np.isfinite(p):
+                out[f"order_{m}_{s}"] = p
+                out[f"const_{m}_{s}"] = c
+        c_exp = orders["explicit"][1]
+        others = [s for s in orders if s not in ("explicit", "fixpoint")]
+        for s in others:
+            ratio = orders[s][1] / c_exp
+            out[f"acc_ratio_{m}_{s}"] = ratio
+            out[f"acc_word_{m}_{s}"] = _comparison_word(ratio)
+        best = min(["explicit", *others], key=lambda s: orders[s][1])
+        out[f"acc_best_{m}"] = SCHEMES[best]
+        # stability
+        exp = [r for r in runs if r.scheme == "explicit"]
+        stable = [r for r in exp if r.ok and r.norm_ratio <= 1 + 1e-9]
+        out[f"exp_largest_stable_tau_{m}"] = max(r.tau for r in stable)
+        unstable = [r for r in exp if r not in stable]
+        if unstable:
+            out[f"exp_smallest_unstable_tau_{m}"] = min(r.tau for r in unstable)
+        big = max(exp, key=lambda r: r.tau)
+        out[f"exp_big_ratio_{m}"] = float(min(big.norm_ratio, 1e6))
+        semi = [r for r in runs if r.scheme == "semi"]
+        out[f"semi_max_ratio_{m}"] = max(r.norm_ratio for r in semi)
+        out[f"semi_big_rmse_{m}"] = max(semi, key=lambda r: r.tau).rmse
+        # per-step time relative to the explicit step (median over step sizes)
+        per_step = {s: float(np.median([r.seconds / r.steps for r in runs
+                                        if r.scheme == s and r.ok and r.steps >= 10]))
+                    for s in ("explicit", "semi")}
+        out[f"semi_step_cost_{m}"] = per_step["semi"] / per_step["explicit"]
+        # cost at equal accuracy
+        for level in self.config["accuracies"]:
+            lk = _level_key(level)
+            cheap = self.cheapest(model, level, order)
+            reached = {sc: r for sc, r in cheap.items() if r is not None}
+            for sc, r in cheap.items():
+                out[f"time_{m}_{lk}_{sc}"] = r.seconds if r else "not reached"
+                few = self.fewest_steps(model, level, sc, order)
+                out[f"steps_{m}_{lk}_{sc}"] = few.steps if few else "not reached"
+                if sc == "explicit":
+                    out[f"rmse_{m}_{lk}_explicit"] = few.rmse if few else "not reached"
+            out[f"cost_verdict_{m}_{lk}"] = _cost_verdict(
+                {sc: r.seconds for sc, r in reached.items()})
+            if "explicit" in reached and "semi" in reached:
+                out[f"semi_vs_exp_time_{m}_{lk}"] = (reached["semi"].seconds
+                                                     / reached["explicit"].seconds)
+        return out
 
     def numbers(self) -> dict[str, float | int | str]:
         """Every number and verdict word of chapter 4's E3 text, flat."""
@@ -963,29 +1117,7 @@ class ImplicitResult:
                 out["semi_impl_dev_lin"] = self.semi_vs_implicit[model]
             if np.isfinite(ref.exact_deviation):
                 out[f"ref_exact_dev_{m}"] = ref.exact_deviation
-            orders = self.orders(model)
-            for s, (p, c, _) in orders.items():
-                if np.isfinite(p):
-                    out[f"order_{m}_{s}"] = p
-                    out[f"const_{m}_{s}"] = c
-            c_exp = orders["explicit"][1]
-            for s in ("semi", "newton"):
-                ratio = orders[s][1] / c_exp
-                out[f"acc_ratio_{m}_{s}"] = ratio
-                out[f"acc_word_{m}_{s}"] = _comparison_word(ratio)
-            best = min(("explicit", "semi", "newton"), key=lambda s: orders[s][1])
-            out[f"acc_best_{m}"] = SCHEMES[best]
-            # stability
-            exp = [r for r in runs if r.scheme == "explicit"]
-            stable = [r for r in exp if r.ok and r.norm_ratio <= 1 + 1e-9]
-            out[f"exp_largest_stable_tau_{m}"] = max(r.tau for r in stable)
-            unstable = [r for r in exp if r not in stable]
-            if unstable:
-                out[f"exp_smallest_unstable_tau_{m}"] = min(r.tau for r in unstable)
-            big = max(exp, key=lambda r: r.tau)
-            out[f"exp_big_ratio_{m}"] = float(min(big.norm_ratio, 1e6))
-            semi = [r for r in runs if r.scheme == "semi"]
-            out[f"semi_max_ratio_{m}"] = max(r.norm_ratio for r in semi)
+            out.update(self._scheme_numbers(model, 1))
             out["semi_max_ratio"] = max(out.get("semi_max_ratio", 0.0),
                                         out[f"semi_max_ratio_{m}"])
             bias = self.old_reference_bias[model]
@@ -994,7 +1126,6 @@ class ImplicitResult:
                         f"bias_exp_new_{m}": bias["explicit_new"],
                         f"bias_impl_old_{m}": bias["implicit_old"],
                         f"bias_impl_new_{m}": bias["implicit_new"]})
-            out[f"semi_big_rmse_{m}"] = max(semi, key=lambda r: r.tau).rmse
             newton = [r for r in runs if r.scheme == "newton"]
             out[f"newton_largest_tau_{m}"] = max(r.tau for r in newton if r.ok)
             bad = [r.tau for r in newton if not r.ok]
@@ -1008,27 +1139,7 @@ class ImplicitResult:
                                           if failed else "it converged at every step size")
             fp_its += [r.inner_iterations / r.steps for r in fps]
             nt_its += [r.inner_iterations / r.steps for r in newton if r.ok]
-            # per-step time relative to the explicit step (median over step sizes)
-            per_step = {s: float(np.median([r.seconds / r.steps for r in runs
-                                            if r.scheme == s and r.ok and r.steps >= 10]))
-                        for s in ("explicit", "semi")}
-            out[f"semi_step_cost_{m}"] = per_step["semi"] / per_step["explicit"]
-            # cost at equal accuracy
-            for level in cfg["accuracies"]:
-                lk = _level_key(level)
-                cheap = self.cheapest(model, level)
-                reached = {sc: r for sc, r in cheap.items() if r is not None}
-                for sc, r in cheap.items():
-                    out[f"time_{m}_{lk}_{sc}"] = r.seconds if r else "not reached"
-                    few = self.fewest_steps(model, level, sc)
-                    out[f"steps_{m}_{lk}_{sc}"] = few.steps if few else "not reached"
-                    if sc == "explicit":
-                        out[f"rmse_{m}_{lk}_explicit"] = few.rmse if few else "not reached"
-                out[f"cost_verdict_{m}_{lk}"] = _cost_verdict(
-                    {sc: r.seconds for sc, r in reached.items()})
-                if "explicit" in reached and "semi" in reached:
-                    out[f"semi_vs_exp_time_{m}_{lk}"] = (reached["semi"].seconds
-                                                         / reached["explicit"].seconds)
+        out |= self._m2_numbers()
         out["fp_its_min"] = float(min(fp_its)) if fp_its else 0.0
         out["fp_its_max"] = float(max(fp_its)) if fp_its else 0.0
         out["newton_its_min"] = float(min(nt_its))
@@ -1127,11 +1238,27 @@ def run(config: str | Mapping[str, Any] = "default", *, progress: bool = False,
             "explicit_new": _rmse(comp.finals[("explicit", tb)], comp.ref_u),
             "implicit_old": _rmse(comp.finals[("newton", tb)], comp.old_u),
             "implicit_new": _rmse(comp.finals[("newton", tb)], comp.ref_u)}
+    m2_taus = [as_positive(t, "m2_taus") for t in cfg["m2_taus"]]
+    if len([t for t in m2_taus if t <= cfg["m2_order_tau_max"]]) < 2:
+        raise ValueError("m2_taus must hold at least two step sizes <= m2_order_tau_max, got "
+                         f"m2_taus={cfg['m2_taus']}")
+    m2_runs, m2_refs = {}, {}
+    for model in cfg["models"]:
+        d = get_diffusivity(model)
+        comp = _compare(f, T, m2_taus, d, lam, model=d.name,
+                        ref_tau=as_positive(cfg["m2_ref_tau"], "m2_ref_tau"),
+                        ref_rtol=cfg["ref_rtol"], ref_max_halvings=cfg["ref_max_halvings"],
+                        ivp_rtol=cfg["ivp_rtol"], tol=cfg["tol"], maxiter=cfg["maxiter"],
+                        newton_maxiter=cfg["newton_maxiter"], repeats=cfg["repeats"],
+                        repeat_below=cfg["repeat_below_s"], progress=progress, order=2,
+                        schemes=("explicit", "semi"))
+        m2_runs[d.name], m2_refs[d.name] = comp.runs, comp.reference
     sweep = fixed_point_sweep(f, cfg["sweep_taus"], "perona_malik", lam, cfg["maxiter"])
     jac = jacobi_sweep(f, cfg["jacobi_taus"], "perona_malik", lam, tol=cfg["tol"],
                        repeats=max(cfg["repeats"], 3))
     return ImplicitResult(config=cfg, seeds=(seed,), f=f, tau_explicit=stability_limit(f.size),
                           runs=runs, references=refs, reference_u=ref_u, symmetry=sym,
                           semi_vs_implicit=svi, local_ratios=local,
-                          old_reference_bias=bias, sweep=sweep,
-                          jacobi=jac)
+                          old_reference_bias=bias, sweep=sweep, jacobi=jac,
+                          m2_runs=m2_runs, m2_references=m2_refs,
+                          m2_tau_explicit=stability_limit(f.size, 2))

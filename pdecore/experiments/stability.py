@@ -23,7 +23,14 @@ A network **grows** when
 (:data:`GROWTH_TOL`); the input itself (:math:`k = 0`, ratio 1) is excluded.
 :func:`run` sweeps the scale from well below the bound to above it for every flux and
 several seeded random networks and reports the fraction of networks that grow at each
-scale. Chapter 2 (:ref:`ch-explicit`).
+scale.
+
+With ``order=2`` every kernel :math:`W` has the **second-order stencil** in every channel
+pair: :math:`W_{ij} = a_{ij}\,(1, -2, 1)` with a random channel mixing
+:math:`a_{ij}` (standard normal), i.e. :math:`W = A \otimes D_2`; for one channel this is
+the explicit step of fourth-order (:math:`m = 2`) diffusion with a random scale. The
+standard block's second weight :math:`V` stays a general random kernel. Chapter 2
+(:ref:`ch-explicit`).
 """
 
 from __future__ import annotations
@@ -38,10 +45,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._validation import as_choice, as_int, as_positive
+from .._validation import as_choice, as_int, as_order, as_positive
 from ..diffusivities import DIFFUSIVITIES
 from ..nets.activations import as_activation
 from ..nets.resnet import StandardBlock, SymmetricBlock, operator_norm
+from ..operators import STENCILS
 from ..results import resolve_config
 
 __all__ = [
@@ -71,19 +79,20 @@ _FLUXES = tuple(DIFFUSIVITIES)
 
 #: Settings of :func:`run`. ``factors`` are the weight scales :math:`c` (1 = the
 #: symmetric block's bound); ``n_networks`` random networks (seeds ``seed``,
-#: ``seed + 1``, ...) per flux, scale and kind, each applied to ``batch`` signals.
+#: ``seed + 1``, ...) per flux, scale and kind, each applied to ``batch`` signals;
+#: ``order`` 1 draws general kernels, 2 kernels with the second-order stencil.
 CONFIGS: dict[str, dict[str, Any]] = {
     "quick": {"activations": _FLUXES, "factors": (0.01, 0.1, 0.5, 1.0, 2.0),
               "n_networks": 4, "depth": 40, "channels": 2, "kernel_size": 3, "n": 32,
-              "batch": 8, "lam": 1.0},
+              "batch": 8, "lam": 1.0, "order": 1},
     "default": {"activations": _FLUXES,
                 "factors": (0.01, 0.03, 0.1, 0.3, 0.5, 1.0, 1.1, 2.0),
                 "n_networks": 10, "depth": 100, "channels": 2, "kernel_size": 3, "n": 64,
-                "batch": 16, "lam": 1.0},
+                "batch": 16, "lam": 1.0, "order": 1},
     "paper": {"activations": _FLUXES,
               "factors": (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 0.5, 1.0, 1.1, 1.5, 2.0),
               "n_networks": 100, "depth": 500, "channels": 4, "kernel_size": 3, "n": 128,
-              "batch": 64, "lam": 1.0},
+              "batch": 64, "lam": 1.0, "order": 1},
 }
 
 
@@ -102,14 +111,31 @@ def _one_thread() -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def _random_kernels(depth: int, channels: int, kernel_size: int,
-                    seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Draw the kernels ``W`` and ``V`` of every block, ``(depth, C, C, k)`` each (float64)."""
+def _check_order(order: object, kernel_size: int) -> int:
+    """Validate ``order`` (1 or 2); order 2 needs the 3-point stencil's kernel size."""
+    order = as_order(order)
+    if order == 2 and kernel_size != 3:
+        raise ValueError(f"order=2 kernels carry the second-order stencil (1, -2, 1), so "
+                         f"kernel_size must be 3, got kernel_size={kernel_size}")
+    return order
+
+
+def _random_kernels(depth: int, channels: int, kernel_size: int, seed: int,
+                    order: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+    """Draw the kernels ``W`` and ``V`` of every block, ``(depth, C, C, k)`` each (float64).
+
+    ``order`` 2: ``W = A (x) (1, -2, 1)`` with a standard normal ``C x C`` mixing ``A``.
+    """
     gen = torch.Generator().manual_seed(seed)
     shape = (channels, channels, kernel_size)
+    stencil = torch.as_tensor(STENCILS[2], dtype=torch.float64)
     w, v = [], []
     for _ in range(depth):  # the order of draws defines the networks of a seed
-        w.append(torch.randn(*shape, generator=gen, dtype=torch.float64))
+        if order == 1:
+            w.append(torch.randn(*shape, generator=gen, dtype=torch.float64))
+        else:
+            w.append(torch.randn(channels, channels, 1, generator=gen,
+                                 dtype=torch.float64) * stencil)
         v.append(torch.randn(*shape, generator=gen, dtype=torch.float64))
     return torch.stack(w), torch.stack(v)
 
@@ -140,6 +166,7 @@ def deep_network(
     tau_factor: float = 1.0,
     lam: float = 1.0,
     seed: int = 0,
+    order: int = 1,
 ) -> nn.Sequential:
     r"""Build ``depth`` random blocks of ``kind`` (float64) at weight scale ``tau_factor``.
 
@@ -165,6 +192,9 @@ def deep_network(
         Contrast parameter of the flux.
     seed : int
         Seed; the symmetric and the standard network of one seed share every :math:`W_1`.
+    order : {1, 2}
+        1: general random kernels; 2: :math:`W = A \otimes D_2`, the second-order
+        stencil with a random channel mixing (``kernel_size`` must be 3).
 
     Returns
     -------
@@ -173,9 +203,10 @@ def deep_network(
     as_choice(kind, "kind", KINDS)
     depth = as_int(depth, "depth")
     tau_factor = as_positive(tau_factor, "tau_factor")
-    w_all, v_all = _random_kernels(depth, as_int(channels, "channels"),
-                                   as_int(kernel_size, "kernel_size"),
-                                   as_int(seed, "seed", minimum=0))
+    kernel_size = as_int(kernel_size, "kernel_size")
+    order = _check_order(order, kernel_size)
+    w_all, v_all = _random_kernels(depth, as_int(channels, "channels"), kernel_size,
+                                   as_int(seed, "seed", minimum=0), order)
     blocks = []
     with _one_thread():
         for w, v in zip(w_all, v_all, strict=True):
@@ -393,6 +424,7 @@ class StabilitySweep:
             "depth": int(cfg["depth"]), "channels": int(cfg["channels"]),
             "signal_length": int(cfg["n"]), "batch": int(cfg["batch"]),
             "n_networks": len(self.seeds), "n_fluxes": len(self.activations),
+            "order": int(cfg.get("order", 1)),
             "n_factors": len(self.factors), "factor_min": min(self.factors),
             "factor_max": max(self.factors), "growth_tol": GROWTH_TOL,
         }
@@ -479,6 +511,7 @@ def run(config: str | Mapping[str, Any] = "default", *, seed: int = 0,
     depth = as_int(cfg["depth"], "depth")
     channels, k = as_int(cfg["channels"], "channels"), as_int(cfg["kernel_size"], "kernel_size")
     n = as_int(cfg["n"], "n", minimum=k)
+    order = _check_order(cfg["order"], k)
     batch, n_networks = as_int(cfg["batch"], "batch"), as_int(cfg["n_networks"], "n_networks")
     lam = as_positive(cfg["lam"], "lam")
     if isinstance(cfg["factors"], str | bytes) or not isinstance(cfg["factors"], Sequence):
@@ -503,7 +536,7 @@ def run(config: str | Mapping[str, Any] = "default", *, seed: int = 0,
     f_arr = np.asarray(factors)
     with _one_thread():
         for s_i, s in enumerate(loop):
-            w, v = _random_kernels(depth, channels, k, s)
+            w, v = _random_kernels(depth, channels, k, s, order)
             norm_w, norm_v = _norms(w, n), _norms(v, n)
             u0 = _signals(batch, channels, n, lam, s)
             for i, kind in enumerate(KINDS):

@@ -19,6 +19,7 @@ from pdecore.diffusivities import get_diffusivity
 from pdecore.experiments import implicit as im
 
 LAM = 10.0
+COST = im.COST_TIE_FACTOR
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +88,32 @@ def test_lean_kernels_match_the_library_steps(signal):
     ref = pdecore.implicit_fixed_point_step(signal, 0.15, d, LAM, tol=1e-10, maxiter=500)
     assert ok and its == ref.iterations
     np.testing.assert_allclose(v, ref.u, rtol=1e-13)
+
+
+def test_fourth_order_lean_kernels_match_the_library_steps(signal):
+    d = get_diffusivity("perona_malik")
+    w = np.empty(signal.size - 2)
+    np.testing.assert_allclose(im._semi_step(signal, 2.0, d, LAM, w, order=2),
+                               pdecore.semi_implicit_step(signal, 2.0, d, LAM, order=2),
+                               rtol=1e-13)
+    step = im._stepper("explicit", d, LAM, 1e-10, 10, 10, signal.size, order=2)
+    np.testing.assert_allclose(step(signal, 0.05)[0],
+                               pdecore.explicit_step(signal, 0.05, d, LAM, order=2), rtol=1e-13)
+    with pytest.raises(ValueError, match="order 1 only"):
+        im._stepper("newton", d, LAM, 1e-10, 10, 10, signal.size, order=2)
+
+
+def test_fourth_order_references_match_the_matrix_exponential(signal):
+    """m = 2: the eigen-decomposition closed form and RK4 against scipy's expm of D2'D2."""
+    d2 = np.diff(np.eye(signal.size), 2, axis=0)
+    exact = scipy.linalg.expm(-3.0 * d2.T @ d2) @ signal
+    np.testing.assert_allclose(im._linear_exact(signal, 3.0, order=2), exact, atol=1e-9,
+                               rtol=0)
+    rk4 = [im._rk4(signal, [3.0], get_diffusivity("linear"), 1.0, h, 1.0, 2)[0]
+           for h in (0.04, 0.02)]
+    errs = [np.abs(r - exact).max() for r in rk4]
+    assert errs[1] < 1e-4 * np.abs(signal).max()
+    assert 12 < errs[0] / errs[1] < 20  # fourth order
 
 
 def test_jacobi_radius_matches_dense_eigenvalues_and_jacobi_matches_dptsv(signal):
@@ -161,7 +188,7 @@ def test_configs_share_keys_and_overrides_are_checked():
 
 
 SMALL = dict(taus=(0.05, 0.1, 2.0), accuracies=(1.0, 0.1), repeats=1, repeat_below_s=0.0,
-             local_samples=2,
+             local_samples=2, m2_taus=(0.02, 0.05, 1.0),
              sweep_taus=(0.1, 0.5), jacobi_taus=(0.1, 5.0), ivp_rtol=1e-9)
 
 
@@ -197,9 +224,33 @@ def test_run_numbers_follow_their_definitions(small_run, tmp_path):
     assert json.loads(path.read_text())["numbers"]["acc_word_pm_semi"] == "less accurate than"
 
 
+def test_fourth_order_numbers_follow_their_definitions(small_run):
+    res, n = small_run, small_run.numbers()
+    assert res.m2_tau_explicit == pytest.approx(pdecore.stability_limit(512, order=2))
+    assert n["m2_exp_min_steps"] == int(np.ceil(20.0 / res.m2_tau_explicit))
+    for model, m in (("linear", "lin"), ("perona_malik", "pm")):
+        assert res.schemes(model, 2) == ["explicit", "semi"]
+        assert n[f"m2_ref_ratio_pct_{m}"] < 1.0
+        assert n[f"m2_ref_ivp_dev_{m}"] < 0.01 * n[f"m2_min_err_{m}"]
+        for s in ("explicit", "semi"):
+            assert n[f"m2_order_{m}_{s}"] == pytest.approx(1.0, abs=0.05)
+        # the semi-implicit runs never grow the norm, at every step size
+        assert max(r.norm_ratio for r in res.m2_runs[model] if r.scheme == "semi") <= 1 + 1e-12
+    assert n["m2_ref_exact_dev_lin"] < 1e-6
+    # linear: semi-implicit = fully implicit, equal and opposite to explicit to leading order
+    assert n["m2_acc_word_lin_semi"] == "about as accurate as"
+    # tau = 1 is 8x the explicit limit: linear fourth-order diffusion blows up there
+    assert n["m2_exp_big_ratio_lin"] > 10 and n["m2_exp_largest_stable_tau_lin"] < 0.13
+    assert n["m2_cells"] == n["m2_semi_faster"] + n["m2_semi_slower"] + sum(
+        1 / COST <= n[k] <= COST for k in n if k.startswith("m2_semi_vs_exp_time_"))
+    with pytest.raises(ValueError, match="m2_taus"):
+        im.run("quick", m2_taus=(0.5, 1.0))
+
+
 def test_run_is_deterministic_apart_from_wall_times(small_run):
     again = im.run("quick", **SMALL).numbers()
-    timing = ("time_", "cost_verdict", "semi_vs_exp_time", "semi_step_cost", "jac_time")
+    timing = ("time_", "cost_verdict", "semi_vs_exp_time", "semi_step_cost", "jac_time",
+              "semi_faster", "semi_slower")
     for k, v in small_run.numbers().items():
-        if not k.startswith(timing):
+        if not k.removeprefix("m2_").startswith(timing):
             assert again[k] == v, k

@@ -186,3 +186,60 @@ def test_standard_block_module_is_the_sweeps_second_weight():
     expected = -tau * v[0] * operator_norm(w[0], 16) / operator_norm(v[0], 16)
     assert isinstance(std, StandardBlock)
     torch.testing.assert_close(std.weight2.detach(), expected, rtol=1e-13, atol=0)
+
+
+# --- order 2: kernels with the second-order stencil ----------------------------------------
+
+
+def test_order_two_kernels_carry_the_second_order_stencil():
+    """Every channel pair of W annihilates constants and ramps and has centre -2 x its ends."""
+    w, v = stability._random_kernels(6, 3, 3, seed=3, order=2)
+    assert w.shape == v.shape == (6, 3, 3, 3)
+    ramp = torch.arange(3, dtype=torch.float64)
+    zero = torch.zeros(6, 3, 3, dtype=torch.float64)
+    torch.testing.assert_close(w.sum(-1), zero, rtol=0, atol=1e-14)
+    torch.testing.assert_close((w * ramp).sum(-1), zero, rtol=0, atol=1e-14)
+    torch.testing.assert_close(w[..., 0], w[..., 2], rtol=0, atol=0)
+    assert (w[..., 0] != 0).all()  # random mixing, no channel pair left out
+    # the standard block's second weight stays general (no zero sum)
+    assert v.sum(-1).abs().min() > 0
+
+
+@pytest.mark.parametrize("factor", [0.6, 1.0, 1.4])
+def test_one_channel_order_two_block_is_the_fourth_order_step(factor):
+    """One channel: W = a (1, -2, 1); with the linear flux the block is I - tau a^2 D2'D2,
+    of norm max(1, 2c - 1) at scale c (closed form: the spectrum of D2'D2 in [0, ||D2||^2])."""
+    n = 24
+    (block,) = stability.deep_network("symmetric", 1, 1, 3, "linear", n, factor, seed=2,
+                                      order=2)
+    a = float(block.weight.detach()[0, 0, 0])
+    d2 = np.diff(np.eye(n), 2, axis=0)  # (n - 2, n) second differences, independent of torch
+    np.testing.assert_allclose(stability.block_matrix(block, n),
+                               np.eye(n) - block.tau * a**2 * d2.T @ d2, rtol=0, atol=1e-13)
+    assert block.tau * a**2 * np.linalg.norm(d2, 2) ** 2 == pytest.approx(2 * factor)
+    amp = np.linalg.norm(stability.block_matrix(block, n), 2)
+    assert amp == pytest.approx(max(1.0, 2 * factor - 1), rel=1e-12)
+
+
+def test_order_two_sweep_keeps_the_theorem_and_says_its_order():
+    res = stability.run("quick", seed=1, order=2, **SMALL)
+    nb = res.numbers()
+    assert nb["order"] == 2 and nb["n_sym_grow_below"] == 0 and nb["sym_max_below"] < 1.0
+    assert stability.run("quick", seed=1, **SMALL).numbers()["order"] == 1
+    # the sweep matches the block modules for order 2 as well
+    sym = res.kinds.index("symmetric")
+    net = stability.deep_network("symmetric", SMALL["depth"], 2, 3, "perona_malik",
+                                 SMALL["n"], 1.0, 1.0, 1, order=2)
+    u = stability._signals(SMALL["batch"], 2, SMALL["n"], 1.0, 1)
+    ratios = stability.norm_trajectory(net, u)
+    j, f = res.activations.index("perona_malik"), res.factors.index(1.0)
+    assert res.max_ratio[sym, j, f, 0] == pytest.approx(ratios[1:].max(), rel=1e-12)
+
+
+def test_order_two_needs_the_three_point_kernel():
+    with pytest.raises(ValueError, match="kernel_size must be 3"):
+        stability.run("quick", order=2, kernel_size=5)
+    with pytest.raises(ValueError, match="order"):
+        stability.run("quick", order=3)
+    with pytest.raises(ValueError, match="kernel_size must be 3"):
+        stability.deep_network("symmetric", 2, 1, 5, "linear", 10, order=2)
