@@ -13,7 +13,11 @@ stable step fractions, the same depth and the same parameter budget, chained by
 - ``"fed"``: the FED factors :math:`c_k` of one cycle multiply every step size;
 - ``"fsi"``: :math:`u^{k+1} = \alpha_k F_k(u^k) + (1-\alpha_k) u^{k-1}`;
 - ``"recurrent"``: one wider block with shared weights, unrolled as the fixed-point
-  iteration :math:`u^{k+1} = u^0 - \tau W^\top\Phi(W u^k)`.
+  iteration :math:`u^{k+1} = u^0 - \tau W^\top\Phi(W u^k)`;
+- ``"recurrent_narrow"``: the same recurrent network with the ResNet's width instead,
+  so that it costs the ResNet's multiply-adds (with about ``1/depth`` of its
+  parameters): at equal parameters the recurrent block is wide and costs far more, so
+  the two recurrent variants separate weight sharing from compute.
 
 Each variant gets its learning rate from ``lr_grid`` on the first seed's *validation*
 split; every seed then draws its own splits and trains every variant alike; the test
@@ -54,11 +58,15 @@ __all__ = [
 ]
 
 #: The compared variants, the plain ResNet first (the reference of every comparison).
-VARIANTS = SKIPS
+VARIANTS = (*SKIPS, "recurrent_narrow")
 
-#: Names of the variants for tables and figures.
+#: The skip connection (:data:`pdecore.nets.diffusion_net.SKIPS`) of each variant.
+SKIP_OF = {v: v for v in SKIPS} | {"recurrent_narrow": "recurrent"}
+
+#: Names of the variants for tables and figures (the part before " (" labels the axes).
 LABELS = {"resnet": "ResNet (one step per block)", "fed": "FED step sizes",
-          "fsi": "FSI extrapolation", "recurrent": "recurrent (fixed point)"}
+          "fsi": "FSI extrapolation", "recurrent": "recurrent (fixed point, equal parameters)",
+          "recurrent_narrow": "narrow recurrent (ResNet width, equal multiply-adds)"}
 
 #: Settings of E7: ``quick`` (CI, seconds), ``default`` (the book: three seeds) and
 #: ``paper`` (five seeds, longer signals and training; not run by the book).
@@ -121,8 +129,9 @@ def train_variant(
     """Train one variant at ``budget`` parameters on one seed's splits; score it once.
 
     The network (:func:`pdecore.nets.diffusion_net_with_budget` with the trainable flux
-    and ``skip=variant``) starts from ``torch.manual_seed(seed)`` and trains with
-    :func:`pdecore.train.fit` (MSE, Adam, shuffling seeded by ``seed``).
+    and ``skip=SKIP_OF[variant]``; for ``"recurrent_narrow"`` the recurrent network with the
+    width the budget gives the ResNet) starts from ``torch.manual_seed(seed)`` and trains
+    with :func:`pdecore.train.fit` (MSE, Adam, shuffling seeded by ``seed``).
     """
     variant = as_choice(variant, "variant", VARIANTS)
     if not isinstance(splits, DenoisingSplits):
@@ -136,9 +145,14 @@ def train_variant(
 
     (X, y), (Xv, yv), (Xt, yt) = (tensors(d) for d in (splits.train, splits.val, splits.test))
     with _threads(None if threads is None else as_int(threads, "threads")):
+        if variant == "recurrent_narrow":  # the ResNet's width (sized before the seed)
+            width = diffusion_net_with_budget("trainable", budget, depth=depth).hidden
         torch.manual_seed(seed)
-        net = diffusion_net_with_budget("trainable", budget, depth=depth,
-                                        skip=variant).to(dtype=dtype, device=device)
+        if variant == "recurrent_narrow":
+            net = DiffusionNet(depth, width, activation="trainable", skip="recurrent")
+        else:
+            net = diffusion_net_with_budget("trainable", budget, depth=depth, skip=variant)
+        net = net.to(dtype=dtype, device=device)
         start = time.perf_counter()
         history = fit(net, X, y, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
                       val=(Xv, yv), progress=progress, device=device)

@@ -29,8 +29,9 @@ With ``order=2`` every kernel :math:`W` has the **second-order stencil** in ever
 pair: :math:`W_{ij} = a_{ij}\,(1, -2, 1)` with a random channel mixing
 :math:`a_{ij}` (standard normal), i.e. :math:`W = A \otimes D_2`; for one channel this is
 the explicit step of fourth-order (:math:`m = 2`) diffusion with a random scale. The
-standard block's second weight :math:`V` stays a general random kernel. Chapter 2
-(:ref:`ch-explicit`).
+standard block's second weight carries the stencil too, with an independent mixing:
+:math:`V = B \otimes D_2`, so that the symmetry :math:`B = A` is the one difference.
+Chapter 2 (:ref:`ch-explicit`).
 """
 
 from __future__ import annotations
@@ -124,19 +125,20 @@ def _random_kernels(depth: int, channels: int, kernel_size: int, seed: int,
                     order: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
     """Draw the kernels ``W`` and ``V`` of every block, ``(depth, C, C, k)`` each (float64).
 
-    ``order`` 2: ``W = A (x) (1, -2, 1)`` with a standard normal ``C x C`` mixing ``A``.
+    ``order`` 2: ``W = A (x) (1, -2, 1)`` and ``V = B (x) (1, -2, 1)`` with independent
+    standard normal ``C x C`` mixings ``A`` and ``B``.
     """
     gen = torch.Generator().manual_seed(seed)
     shape = (channels, channels, kernel_size)
     stencil = torch.as_tensor(STENCILS[2], dtype=torch.float64)
     w, v = [], []
     for _ in range(depth):  # the order of draws defines the networks of a seed
-        if order == 1:
-            w.append(torch.randn(*shape, generator=gen, dtype=torch.float64))
-        else:
-            w.append(torch.randn(channels, channels, 1, generator=gen,
-                                 dtype=torch.float64) * stencil)
-        v.append(torch.randn(*shape, generator=gen, dtype=torch.float64))
+        for out in (w, v):
+            if order == 1:
+                out.append(torch.randn(*shape, generator=gen, dtype=torch.float64))
+            else:
+                out.append(torch.randn(channels, channels, 1, generator=gen,
+                                       dtype=torch.float64) * stencil)
     return torch.stack(w), torch.stack(v)
 
 
@@ -193,8 +195,9 @@ def deep_network(
     seed : int
         Seed; the symmetric and the standard network of one seed share every :math:`W_1`.
     order : {1, 2}
-        1: general random kernels; 2: :math:`W = A \otimes D_2`, the second-order
-        stencil with a random channel mixing (``kernel_size`` must be 3).
+        1: general random kernels; 2: :math:`W = A \otimes D_2` and
+        :math:`V = B \otimes D_2`, the second-order stencil with independent random
+        channel mixings (``kernel_size`` must be 3).
 
     Returns
     -------

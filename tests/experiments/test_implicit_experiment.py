@@ -103,6 +103,27 @@ def test_fourth_order_lean_kernels_match_the_library_steps(signal):
         im._stepper("newton", d, LAM, 1e-10, 10, 10, signal.size, order=2)
 
 
+@pytest.mark.parametrize("order", [1, 2])
+def test_linear_semi_implicit_steps_factorise_once_and_match_the_library(signal, order):
+    d = get_diffusivity("linear")
+    step = im._stepper("semi", d, 1.0, 1e-10, 10, 10, signal.size, order=order)
+    u = signal
+    for tau in (0.3, 2.0, 0.3):  # a cached factorisation must belong to its tau
+        expected = pdecore.semi_implicit_step(u, tau, "linear", order=order)
+        u = step(u, tau)[0]
+        np.testing.assert_allclose(u, expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("config", list(im.CONFIGS))
+def test_fourth_order_grids_hold_the_largest_stable_explicit_step(config):
+    """The explicit competitor at its best: T / ceil(T / tau_max) is on the grid."""
+    cfg = im.CONFIGS[config]
+    limit = pdecore.stability_limit(512, order=2)
+    fewest = int(np.ceil(cfg["T"] / limit))
+    assert fewest in {max(1, round(cfg["T"] / t)) for t in cfg["m2_taus"]}
+    assert cfg["T"] / fewest <= limit
+
+
 def test_fourth_order_references_match_the_matrix_exponential(signal):
     """m = 2: the eigen-decomposition closed form and RK4 against scipy's expm of D2'D2."""
     d2 = np.diff(np.eye(signal.size), 2, axis=0)
@@ -188,7 +209,7 @@ def test_configs_share_keys_and_overrides_are_checked():
 
 
 SMALL = dict(taus=(0.05, 0.1, 2.0), accuracies=(1.0, 0.1), repeats=1, repeat_below_s=0.0,
-             local_samples=2, m2_taus=(0.02, 0.05, 1.0),
+             local_samples=2, m2_taus=(0.02, 0.05, 0.125, 1.0),
              sweep_taus=(0.1, 0.5), jacobi_taus=(0.1, 5.0), ivp_rtol=1e-9)
 
 
@@ -241,6 +262,8 @@ def test_fourth_order_numbers_follow_their_definitions(small_run):
     assert n["m2_acc_word_lin_semi"] == "about as accurate as"
     # tau = 1 is 8x the explicit limit: linear fourth-order diffusion blows up there
     assert n["m2_exp_big_ratio_lin"] > 10 and n["m2_exp_largest_stable_tau_lin"] < 0.13
+    assert n["m2_order_word"] == "both are first order again"
+    assert n["m2_ref_word"].startswith("converged")
     assert n["m2_cells"] == n["m2_semi_faster"] + n["m2_semi_slower"] + sum(
         1 / COST <= n[k] <= COST for k in n if k.startswith("m2_semi_vs_exp_time_"))
     with pytest.raises(ValueError, match="m2_taus"):

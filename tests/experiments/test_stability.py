@@ -201,8 +201,10 @@ def test_order_two_kernels_carry_the_second_order_stencil():
     torch.testing.assert_close((w * ramp).sum(-1), zero, rtol=0, atol=1e-14)
     torch.testing.assert_close(w[..., 0], w[..., 2], rtol=0, atol=0)
     assert (w[..., 0] != 0).all()  # random mixing, no channel pair left out
-    # the standard block's second weight stays general (no zero sum)
-    assert v.sum(-1).abs().min() > 0
+    # the standard block's second weight: the stencil with an independent mixing
+    torch.testing.assert_close(v.sum(-1), zero, rtol=0, atol=1e-14)
+    torch.testing.assert_close(v[..., 1], -2 * v[..., 0], rtol=0, atol=0)
+    assert not torch.allclose(v[..., 0], w[..., 0])
 
 
 @pytest.mark.parametrize("factor", [0.6, 1.0, 1.4])
