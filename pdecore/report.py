@@ -115,6 +115,9 @@ class ClaimRow:
         One of :data:`VERIFIED` (verified rows) or :data:`VERDICTS` (empirical rows).
     section : str
         Label of the section (with its figure) the evidence comes from.
+    timed : bool
+        The verdict compares measured CPU times, so it can differ between machines and
+        runs (every other verdict is deterministic for the same parameters).
     """
 
     claim: str
@@ -125,6 +128,7 @@ class ClaimRow:
     seeds: int
     verdict: str
     section: str = ""
+    timed: bool = False
 
 
 #: Verdicts of empirical rows, from best to worst.
@@ -193,7 +197,7 @@ def assess_claims(results: Mapping[str, Mapping[str, object]]) -> list[ClaimRow]
          for k, v in results.items()}
     rows: list[ClaimRow] = []
 
-    def add(claim, kind, where, experiment, needs, make):
+    def add(claim, kind, where, experiment, needs, make, timed=False):
         chapter, section = where
         if any(n not in r for n in needs):
             rows.append(ClaimRow(claim, kind, chapter, experiment, "-", 0, "not tested",
@@ -201,7 +205,7 @@ def assess_claims(results: Mapping[str, Mapping[str, object]]) -> list[ClaimRow]
         else:
             evidence, seeds, verdict = make(*(r[n] for n in needs))
             rows.append(ClaimRow(claim, kind, chapter, experiment, evidence, seeds,
-                                 verdict, section))
+                                 verdict, section, timed))
 
     # --- verified by construction -----------------------------------------------------
     add("An explicit diffusion step is a symmetric residual block (skip = time step)",
@@ -295,7 +299,8 @@ def assess_claims(results: Mapping[str, Mapping[str, object]]) -> list[ClaimRow]
                 f"{c['fp_largest_tau_lin']:g} (explicit stable up to "
                 f"{c['exp_largest_stable_tau_lin']:g})", 1, _share(wins, n))
     add("Recurrent (implicit) schemes beat explicit ones at matched accuracy",
-        "empirical", ("ch-implicit", "sec-e3"), "E3", ["04_implicit_rnn"], recurrent)
+        "empirical", ("ch-implicit", "sec-e3"), "E3", ["04_implicit_rnn"], recurrent,
+        timed=True)
 
     def recurrent_m2(c):
         wins, n = faster(c, "m2_semi_vs_exp_time_")
@@ -305,7 +310,7 @@ def assess_claims(results: Mapping[str, Mapping[str, object]]) -> list[ClaimRow]
                 _share(wins, n))
     add("The same for fourth order (m = 2), where the explicit limit is h⁴/8",
         "empirical", ("ch-implicit", "sec-e3-m2"), "E3, m = 2", ["04_implicit_rnn"],
-        recurrent_m2)
+        recurrent_m2, timed=True)
 
     def skips(c):
         wins, n = int(c["e7_wins"]), int(c["e7_n_compared"])
@@ -333,7 +338,7 @@ def assess_claims(results: Mapping[str, Mapping[str, object]]) -> list[ClaimRow]
                 f"({c['best_dptsv_time_ratio']:.1f}x its time)", int(c["e4_n_seeds"]),
                 verdict)
     add("U-nets that implement multigrid learn efficient PDE solutions", "empirical",
-        ("ch-multigrid", "sec-e4"), "E4", ["05_multigrid_unet"], multigrid)
+        ("ch-multigrid", "sec-e4"), "E4", ["05_multigrid_unet"], multigrid, timed=True)
 
     def activations(c):
         nonmono = 2 * int(c["nonmono_blocks"]) > int(c["all_blocks"])
@@ -380,7 +385,8 @@ def assess_claims(results: Mapping[str, Mapping[str, object]]) -> list[ClaimRow]
 def claims_table(rows: list[ClaimRow], kind: str = "empirical") -> str:
     """Return the rows of one ``kind`` as a Markdown table with links to the chapters.
 
-    Verified rows show the measured defect; empirical rows also the number of seeds.
+    Verified rows show the measured defect; empirical rows also the number of seeds. A
+    verdict that compares CPU times (:attr:`ClaimRow.timed`) says so.
     """
     if kind not in ("verified", "empirical"):
         raise ValueError(f"kind must be 'verified' or 'empirical', got {kind!r}")
@@ -397,6 +403,7 @@ def claims_table(rows: list[ClaimRow], kind: str = "empirical") -> str:
             raise ValueError(f"a '|' would break the Markdown table: {r.claim!r}")
         where = f"{{ref}}`{CHAPTER_TITLES.get(r.chapter, r.chapter)} <{r.section or r.chapter}>`"
         seeds = "" if kind == "verified" else f" {r.seeds or '-'} |"
+        timed = " (on CPU times)" if r.timed else ""
         lines.append(f"| {r.claim} | {where} | {r.experiment} | {r.evidence} |{seeds} "
-                     f"**{r.verdict}** |")
+                     f"**{r.verdict}**{timed} |")
     return "\n".join(lines)

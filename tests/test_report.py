@@ -138,6 +138,16 @@ def test_tables_split_the_kinds_and_link_every_row():
         report.claims_table(rows, "proven")
 
 
+def test_verdicts_on_cpu_times_are_marked():
+    """Exactly the rows that compare run times (E3, E4) say so, in the row and the table."""
+    rows = report.assess_claims(GOOD)
+    timed = {r.experiment for r in rows if r.timed}
+    assert timed == {"E3", "E3, m = 2", "E4"}
+    table = report.claims_table(rows, "empirical").splitlines()[2:]
+    assert sum("(on CPU times)" in line for line in table) == 3
+    assert not any(r.timed for r in report.assess_claims({}))  # not tested: nothing timed
+
+
 def test_no_empirical_verdict_rests_on_an_identity():
     """Rows whose numbers hold by construction are in the verified table only."""
     identities = {"equiv_err", "net_dev", "rnn_dev", "unet_dev", "param_ratio",
