@@ -40,10 +40,11 @@ it *is* the fully implicit scheme).
 **Fourth order.** The explicit and the semi-implicit scheme also run for :math:`m = 2`
 (:math:`D = D_2`, second differences; the semi-implicit matrix is pentadiagonal and
 solved by a banded Cholesky factorisation), against an RK4 reference of the fourth-order
-ODE converged in the same way (``m2_*`` settings). The fully implicit scheme stays
-:math:`m = 1`: its fixed-point iteration would converge only for
-:math:`\tau\,\mathrm{Lip}(\Phi)\|D_2\|^2 < 1`, half the explicit limit, and a Newton
-method for :math:`m = 2` needs its own globalisation. Chapter 4 (:ref:`ch-implicit`).
+ODE converged in the same way (``m2_*`` settings). The fully implicit scheme is not
+implemented for :math:`m = 2`: its fixed-point iteration is guaranteed to converge only for
+:math:`\tau\,\mathrm{Lip}(\Phi)\|D_2\|^2 < 1` (for Perona-Malik half the explicit
+limit), and the damped Newton method would need pentadiagonal, possibly shifted, systems.
+Chapter 4 (:ref:`ch-implicit`).
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ from ..implicit import (
     semi_implicit_matrix_bands,
 )
 from ..implicit import semi_implicit_step as _semi_implicit_step_checked
-from ..operators import _add_adjoint, _difference, stability_limit
+from ..operators import _add_adjoint, _difference, derivative_matrix, stability_limit
 from ..signals import add_noise, scanline
 from .acceleration import linear_exact
 from .acceleration import reference_solution as _rk4
@@ -355,7 +356,7 @@ def _linear_exact(f: np.ndarray, T: float, order: int = 1) -> np.ndarray:
     """
     if order == 1:
         return linear_exact(f, T)
-    d2 = np.diff(np.eye(f.size), 2, axis=0)
+    d2 = derivative_matrix(f.size, 2).toarray()
     lam, vec = eigh(d2.T @ d2)
     return vec @ (np.exp(-T * np.maximum(lam, 0.0)) * (vec.T @ f))
 

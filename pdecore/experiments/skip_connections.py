@@ -60,9 +60,6 @@ __all__ = [
 #: The compared variants, the plain ResNet first (the reference of every comparison).
 VARIANTS = (*SKIPS, "recurrent_narrow")
 
-#: The skip connection (:data:`pdecore.nets.diffusion_net.SKIPS`) of each variant.
-SKIP_OF = {v: v for v in SKIPS} | {"recurrent_narrow": "recurrent"}
-
 #: Names of the variants for tables and figures (the part before " (" labels the axes).
 LABELS = {"resnet": "ResNet (one step per block)", "fed": "FED step sizes",
           "fsi": "FSI extrapolation", "recurrent": "recurrent (fixed point, equal parameters)",
@@ -129,8 +126,8 @@ def train_variant(
     """Train one variant at ``budget`` parameters on one seed's splits; score it once.
 
     The network (:func:`pdecore.nets.diffusion_net_with_budget` with the trainable flux
-    and ``skip=SKIP_OF[variant]``; for ``"recurrent_narrow"`` the recurrent network with the
-    width the budget gives the ResNet) starts from ``torch.manual_seed(seed)`` and trains
+    and ``skip=variant``; for ``"recurrent_narrow"`` the recurrent network with the width
+    the budget gives the ResNet) starts from ``torch.manual_seed(seed)`` and trains
     with :func:`pdecore.train.fit` (MSE, Adam, shuffling seeded by ``seed``).
     """
     variant = as_choice(variant, "variant", VARIANTS)
